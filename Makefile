@@ -1,0 +1,35 @@
+# Tasks for treatykg. `make` alone lists them. Each works without make too: see the README.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 7878
+
+.DEFAULT_GOAL := help
+.PHONY: help setup validate queries test lint serve dist
+
+help: ## list the tasks
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## create .venv and install treatykg with the test and lint tools
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -e '.[dev]'
+
+validate: ## check the ontology and graph against the SHACL shapes
+	$(BIN)/treatykg validate
+
+queries: ## run every stored query
+	$(BIN)/treatykg query run-all
+
+test: ## run the tests (the README's test command)
+	$(BIN)/python -m pytest -q
+
+lint: ## ruff lint and format check
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+
+serve: ## serve the graph, one named graph per source, at http://127.0.0.1:$(PORT)/query
+	$(BIN)/treatykg serve --port $(PORT)
+
+dist: ## build the wheel into dist/
+	$(BIN)/pip wheel --no-deps --wheel-dir dist .

@@ -1,0 +1,69 @@
+"""The ``treatykg`` command: reads arguments, calls the library, maps errors to exit codes.
+
+Each subcommand lives in its own module ``treatykg.cli.<name>`` listed in
+:data:`COMMAND_MODULES`; that module defines ``register(subparsers)``, which adds its parser
+and sets ``func`` (called with the parsed arguments, returning the exit code). A listed module
+that does not exist yet is skipped.
+
+Exit codes: 0 ok, 1 the answer is "no" (e.g. the graph does not conform), 2 bad input or
+failure (reported as one line ``treatykg: error: <message>``), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from treatykg import __version__
+from treatykg.errors import TreatyKGError
+
+COMMAND_MODULES = ["validate", "query", "store", "link"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the root parser with the subcommands of every available command module."""
+    parser = argparse.ArgumentParser(
+        prog="treatykg",
+        description="Validate, query and publish the treatykg knowledge graph.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module_name = f"{__name__}.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                continue  # not written yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    # Library warnings (rdflib, pyshacl) go through logging; keep them off the user's terminal
+    # unless they are errors. Expected failures are reported by the TreatyKGError handler below.
+    logging.basicConfig(level=logging.ERROR, format="treatykg: %(levelname)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except TreatyKGError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -1,0 +1,34 @@
+"""``treatykg validate [FILE ...] [--format text|turtle|json]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from treatykg.validation import validate
+
+_FORMATS = {"text": "to_text", "turtle": "to_turtle", "json": "to_json"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` subcommand."""
+    parser = subparsers.add_parser(
+        "validate",
+        help="check the graph (or your files) against the SHACL shapes",
+        description=(
+            "Check the ontology and graph against shapes/*.ttl. Given FILEs are checked "
+            "together with the ontology instead of the project's graph. Exit status: 0 the "
+            "data conforms (warnings allowed), 1 it has violations, 2 bad input."
+        ),
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="RDF files to check (Turtle)")
+    parser.add_argument(
+        "--format", choices=list(_FORMATS), default="text", help="report format (default: text)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, print the report on stdout, return 0 if it conforms and 1 if not."""
+    report = validate(args.files or None)
+    print(getattr(report, _FORMATS[args.format])(), end="")
+    return 0 if report.conforms else 1

@@ -1,0 +1,57 @@
+"""IRIs and prefixes of treatykg and of the vocabularies it uses."""
+
+from __future__ import annotations
+
+from rdflib import Namespace
+
+BASE = "https://w3id.org/treatykg/"
+TKG = Namespace(BASE + "ontology#")
+"""The treatykg vocabulary."""
+ID = BASE + "id/"
+"""Base of the IRIs of things described by the graph."""
+GRAPH = BASE + "graph/"
+"""Base of the named graphs, one per source (see ``treatykg.loading.graph_name_for``)."""
+SH_NS = BASE + "shapes#"
+"""Namespace of the SHACL shapes."""
+WD = "http://www.wikidata.org/entity/"
+WDT = "http://www.wikidata.org/prop/direct/"
+
+PREFIXES: dict[str, str] = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "schema": "https://schema.org/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "geo": "http://www.w3.org/2003/01/geo/wgs84_pos#",
+    "org": "http://www.w3.org/ns/org#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "tkg": str(TKG),
+    "tkgsh": SH_NS,
+    "wd": WD,
+    "wdt": WDT,
+}
+"""Prefixes for pretty output (Turtle serialisations, prefixed names in messages)."""
+
+
+def prefixed_name(iri: str) -> str:
+    """Return ``prefix:local`` for an IRI in a known namespace, else ``<iri>``.
+
+    >>> prefixed_name("https://w3id.org/treatykg/ontology#Treaty")
+    'tkg:Treaty'
+    >>> prefixed_name("https://example.org/x")
+    '<https://example.org/x>'
+    """
+    best = ""
+    best_prefix = ""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(namespace) > len(best):
+            best, best_prefix = namespace, prefix
+    local = iri[len(best) :]
+    # Only the simple local names that Turtle accepts unescaped.
+    if best and local and all(ch.isalnum() or ch in "_-" for ch in local) and local[0] != "-":
+        return f"{best_prefix}:{local}"
+    return f"<{iri}>"

@@ -1,0 +1,136 @@
+"""The SHACL report: results, severities, stable order, and the three output formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from treatykg.validation import validate
+
+SHAPES = """\
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex: <https://example.org/> .
+
+ex:ThingShape a sh:NodeShape ;
+    sh:targetClass ex:Thing ;
+    sh:property [ sh:path ex:date ; sh:datatype xsd:date ; sh:maxCount 1 ;
+                  sh:message "ex:date: one xsd:date."@en , "ex:date：一个日期。"@zh-Hans ] ;
+    sh:property [ sh:path ex:name ; sh:minCount 1 ; sh:datatype xsd:string ;
+                  sh:message "ex:name is required."@en ] ;
+    sh:property [ sh:path ex:note ; sh:minCount 1 ; sh:severity sh:Warning ;
+                  sh:message "ex:note is advised."@en ] ;
+    sh:property [ sh:path ( ex:part ex:name ) ; sh:maxCount 1 ;
+                  sh:message "a part has one name."@en ] .
+"""
+
+GOOD = """\
+@prefix ex: <https://example.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Special rdfs:subClassOf ex:Thing .
+ex:a a ex:Special ; ex:name "A" ; ex:note "n" ; ex:date "1950-02-14"^^xsd:date .
+"""
+
+# ex:b: an ill-formed date and no name; ex:c: no note (a warning only), a part with two names.
+BAD = """\
+@prefix ex: <https://example.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:c a ex:Thing ; ex:name "C" ; ex:part [ ex:name "x" , "y" ] .
+ex:b a ex:Thing ; ex:note "n" ; ex:date "1950-13-45"^^xsd:date .
+"""
+
+SH = "http://www.w3.org/ns/shacl#"
+EX = "https://example.org/"
+
+
+@pytest.fixture
+def shapes(tmp_path: Path) -> Path:
+    path = tmp_path / "shapes.ttl"
+    path.write_text(SHAPES, encoding="utf-8")
+    return path
+
+
+def _data(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "data.ttl"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_conforming_data_follows_the_asserted_class_hierarchy(tmp_path, shapes):
+    report = validate([_data(tmp_path, GOOD)], [shapes], with_ontology=False)
+    assert report.conforms is True
+    assert report.results == []
+    assert report.to_text() == "0 violations, 0 warnings\n"
+
+
+def test_violations_are_found_sorted_and_described(tmp_path, shapes, capfd):
+    report = validate([_data(tmp_path, BAD)], [shapes], with_ontology=False)
+    assert report.conforms is False
+    found = [
+        (r.severity, r.focus_node, r.path, r.source_constraint_component.removeprefix(SH))
+        for r in report.results
+    ]
+    part_name = "<https://example.org/part>/<https://example.org/name>"
+    assert found == [
+        ("Violation", EX + "b", EX + "date", "DatatypeConstraintComponent"),
+        ("Violation", EX + "b", EX + "name", "MinCountConstraintComponent"),
+        ("Violation", EX + "c", part_name, "MaxCountConstraintComponent"),
+        ("Warning", EX + "c", EX + "note", "MinCountConstraintComponent"),
+    ]
+    date = report.results[0]
+    assert date.value == "1950-13-45"
+    assert date.message == "ex:date: one xsd:date."  # the English message only
+    assert capfd.readouterr().err == ""  # rdflib's traceback for the bad date stays quiet
+
+
+def test_warnings_alone_do_not_make_the_data_non_conforming(tmp_path, shapes):
+    text = GOOD.replace(' ; ex:note "n"', "")
+    report = validate([_data(tmp_path, text)], [shapes], with_ontology=False)
+    assert report.conforms is True
+    assert [r.severity for r in report.results] == ["Warning"]
+    assert report.summary() == "0 violations, 1 warnings"
+
+
+def test_text_report_has_one_block_per_result_then_the_summary(tmp_path, shapes):
+    text = validate([_data(tmp_path, BAD)], [shapes], with_ontology=False).to_text()
+    blocks = text.rstrip("\n").split("\n\n")
+    assert len(blocks) == 5
+    assert blocks[0].splitlines() == [
+        "Violation: <https://example.org/b>",
+        "  path:    <https://example.org/date>",
+        '  value:   "1950-13-45"^^xsd:date',
+        "  message: ex:date: one xsd:date.",
+        "  shape:   " + blocks[0].splitlines()[4].split("shape:   ", 1)[1],
+    ]
+    assert blocks[0].endswith("(sh:DatatypeConstraintComponent)")
+    assert blocks[-1] == "3 violations, 1 warnings"
+
+
+def test_json_and_turtle_reports(tmp_path, shapes):
+    report = validate([_data(tmp_path, BAD)], [shapes], with_ontology=False)
+    data = json.loads(report.to_json())
+    assert (data["conforms"], data["violations"], data["warnings"]) == (False, 3, 1)
+    assert data["results"][0]["focus_node"] == EX + "b"
+    assert set(data["results"][0]) == {
+        "focus_node",
+        "path",
+        "message",
+        "severity",
+        "source_shape",
+        "source_constraint_component",
+        "value",
+    }
+    turtle = report.to_turtle()
+    assert "sh:ValidationReport" in turtle
+    assert turtle.count("sh:ValidationResult") == 4
+
+
+def test_the_same_input_gives_the_same_report(tmp_path, shapes):
+    data = _data(tmp_path, BAD)
+    first = validate([data], [shapes], with_ontology=False)
+    second = validate([data], [shapes], with_ontology=False)
+    assert first.to_json() == second.to_json()
+    assert first.to_text() == second.to_text()
