@@ -1,0 +1,199 @@
+"""``treatykg load --endpoint URL ...`` and ``treatykg serve``: the graph in a SPARQL store."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from treatykg import remote_store, server
+from treatykg.errors import InputError
+
+_CREDENTIALS_HELP = (
+    "Credentials come from the environment (TREATYKG_USER and TREATYKG_PASSWORD, or "
+    "TREATYKG_TOKEN for a bearer token) or from ~/.netrc (or the file $NETRC names), never from "
+    "the command line, and are never printed."
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``load`` and ``serve`` commands."""
+    load = subparsers.add_parser(
+        "load",
+        help="load the ontology and the graph into a SPARQL 1.1 store, then verify the counts",
+        description=(
+            "Load the ontology and the graph, one named graph per source, into a SPARQL 1.1 "
+            "store by the Graph Store Protocol (SPARQL Update where the store has none), then "
+            "count the triples of each graph in the store and compare them with the local "
+            "counts. Every file is checked before anything is sent. A load that fails leaves "
+            "the store's graphs as they were. Exit status: 0 loaded and verified, 1 loaded but a "
+            "count differs, 2 bad input or failure (the store was not changed)."
+        ),
+        epilog=_CREDENTIALS_HELP,
+    )
+    where = load.add_argument_group("where the store is")
+    where.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="an Oxigraph server's base URL, e.g. http://127.0.0.1:7878 (its /query, /update "
+        "and /store); the three options below override one URL each, for other stores",
+    )
+    where.add_argument("--query-url", metavar="URL", help="the SPARQL query endpoint")
+    where.add_argument("--update-url", metavar="URL", help="the SPARQL update endpoint")
+    where.add_argument(
+        "--store-url",
+        metavar="URL",
+        help="the Graph Store Protocol endpoint, or 'none' to load with SPARQL Update only",
+    )
+    what = load.add_argument_group("what to load")
+    what.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="RDF files to load instead of the project's ontology and graph "
+        "(each into https://w3id.org/treatykg/graph/user/<name>, or into --graph)",
+    )
+    what.add_argument(
+        "--graph",
+        metavar="IRI",
+        help="load everything into this one named graph instead of one graph per source",
+    )
+    mode = what.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--replace",
+        dest="mode",
+        action="store_const",
+        const="replace",
+        help="each graph loaded ends up holding exactly the local triples (the default)",
+    )
+    mode.add_argument(
+        "--append",
+        dest="mode",
+        action="store_const",
+        const="append",
+        help="add the local triples to what each graph already holds",
+    )
+    how = load.add_argument_group("how")
+    how.add_argument(
+        "--timeout",
+        type=float,
+        default=remote_store.DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="how long to wait on any one network operation (default: %(default)s)",
+    )
+    how.add_argument(
+        "--retries",
+        type=int,
+        default=remote_store.DEFAULT_RETRIES,
+        metavar="N",
+        help="retries of a failed request, with exponential backoff and Retry-After "
+        "(default: %(default)s)",
+    )
+    how.add_argument(
+        "--backoff",
+        type=float,
+        default=remote_store.DEFAULT_BACKOFF,
+        metavar="SECONDS",
+        help="the first pause between retries, doubled each time (default: %(default)s)",
+    )
+    how.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show upload progress on stderr (default: when stderr is a terminal)",
+    )
+    load.set_defaults(func=run_load, mode=None)
+
+    serve = subparsers.add_parser(
+        "serve",
+        help="start a local Oxigraph server with the graph loaded",
+        description=(
+            "Start an Oxigraph server on 127.0.0.1 with the ontology and the graph loaded (one "
+            "named graph per source; queries see their union as the default graph), print its "
+            "query, update and store URLs, and stop it cleanly on Ctrl-C."
+        ),
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=7878,
+        help="the port on 127.0.0.1 (default: %(default)s; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--location",
+        type=Path,
+        metavar="DIR",
+        help="keep the store on disk in DIR (default: in memory)",
+    )
+    serve.set_defaults(func=run_serve)
+
+
+def _sources(files: list[Path]) -> list[tuple[Path, str]]:
+    from treatykg.loading import graph_name_for, project_files
+
+    if files:
+        return [(path, graph_name_for(path)) for path in files]
+    return project_files()
+
+
+def run_load(args: argparse.Namespace) -> int:
+    """Load, verify, print the table; 1 if a count differs."""
+    endpoint = remote_store.resolve_endpoint(
+        args.endpoint,
+        query_url=args.query_url,
+        update_url=args.update_url,
+        store_url=args.store_url,
+    )
+    into = remote_store.check_graph_iri(args.graph) if args.graph else None
+    progress = remote_store.Progress(sys.stderr, enabled=args.progress)
+    client = remote_store.HttpClient(
+        timeout=args.timeout, retries=args.retries, backoff=args.backoff, progress=progress
+    )
+    report = remote_store.load(
+        endpoint, _sources(args.files), mode=args.mode or "replace", into=into, client=client
+    )
+    for note in report.notes:
+        progress.note(f"treatykg: {note}")
+    print(report.table())
+    return 0 if report.ok else remote_store.CountMismatch.exit_code
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Start the server, load the graph, print the URLs, wait for Ctrl-C."""
+    port = server.check_port(args.port)
+    if args.location is not None and args.location.exists() and not args.location.is_dir():
+        raise InputError(f"{args.location}: not a folder")
+    sources = _sources([])
+    oxigraph: server.OxigraphServer | None = None
+    # SIGTERM (from `kill`, a service manager) stops the server as Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        oxigraph, report = server.serve_graph(sources, location=args.location, port=port)
+        print(report.table())
+        where = f"on disk in {args.location}" if args.location else "in memory"
+        print(
+            f"Oxigraph server at {oxigraph.base_url} ({where}, pid {oxigraph.pid})\n"
+            f"  query:  {oxigraph.query_url}\n"
+            f"  update: {oxigraph.update_url}\n"
+            f"  store:  {oxigraph.store_url}\n"
+            f"Try: treatykg query run-all --endpoint {oxigraph.query_url}\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        status = oxigraph.wait()
+        raise server.ServerError(f"the oxigraph server stopped by itself (exit status {status})")
+    except KeyboardInterrupt:
+        if oxigraph is not None:
+            oxigraph.stop()
+        print("stopped", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        if oxigraph is not None:
+            oxigraph.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,1103 @@
+"""Loading the graph into a remote SPARQL 1.1 store, and asking it how many triples it holds.
+
+How a load works (``treatykg load``), and why:
+
+1. Every file is parsed locally by the strict parser (:mod:`treatykg.loading`) before anything is
+   sent: a bad file stops the load with ``path:line:column: message`` and the store is untouched.
+2. Each named graph is uploaded into a *staging* graph of its own,
+   ``https://w3id.org/treatykg/graph/staging/<run-id>/<source>``, by the Graph Store HTTP
+   Protocol (one ``PUT`` per graph), or by SPARQL 1.1 Update (``INSERT DATA`` in chunks) when the
+   store has no Graph Store endpoint. The staged counts are checked against the local counts.
+3. One SPARQL Update request then moves every staging graph onto its target (``MOVE`` for
+   ``--replace``; ``ADD`` and ``DROP`` for ``--append``). One request is one transaction in
+   Oxigraph, Fuseki (TDB2), GraphDB and Virtuoso, so the user sees the old graphs or the new
+   ones, never a mix. Measured on Oxigraph 0.5.13: an update request whose last operation fails
+   leaves the store exactly as it was.
+4. The triples in each target graph are counted and compared with the local counts.
+
+A load that fails before step 3 drops its staging graphs (if the store is still there) and
+leaves the target graphs as they were; staging graphs left by a load that was cut off (the
+server died) are removed by the next load. ``--replace`` into a single graph (``--graph IRI``)
+over the Graph Store Protocol is one ``PUT``, atomic by itself, and skips staging.
+
+``MOVE`` and ``DROP`` (without ``SILENT``) fail when the staging graph no longer exists, so a
+switch that is sent twice cannot empty a target graph.
+
+Credentials come from the environment (``TREATYKG_TOKEN`` for a bearer token, or
+``TREATYKG_USER`` and ``TREATYKG_PASSWORD``) or from ``~/.netrc`` (or the file ``$NETRC`` names),
+never from the command line; they never appear in messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import http.client
+import json
+import netrc
+import os
+import secrets
+import socket
+import ssl
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, BinaryIO
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from treatykg.errors import InputError, TreatyKGError
+from treatykg.namespaces import GRAPH
+
+STAGING = GRAPH + "staging/"
+"""Prefix of the temporary graphs a load uploads into before it switches them into place."""
+
+MODES = ("replace", "append")
+
+DEFAULT_TIMEOUT = 120.0
+"""Seconds to wait on any one network operation. Oxigraph on disk takes ~40 s to answer a
+1M-triple upload, after it has received it (see benchmarks/)."""
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.5
+MAX_WAIT = 60.0
+"""Longest pause between two attempts, whatever Retry-After asks for."""
+
+PROGRESS_MIN_BYTES = 1_000_000
+"""Smaller uploads take well under a second: no progress line for them."""
+
+UPDATE_CHUNK_BYTES = 4 * 1024 * 1024
+"""Size of one ``INSERT DATA`` request when the store has no Graph Store endpoint."""
+
+_RETRY_STATUS = {429, 502, 503, 504}
+_NO_GSP_STATUS = {404, 405, 501}
+
+
+class RemoteStoreError(TreatyKGError):
+    """The store could not be reached, refused a request or answered wrongly (exit code 2).
+
+    ``lost`` is true when the connection broke after the request was sent: the server may or
+    may not have acted on it.
+    """
+
+    def __init__(self, message: str, *, lost: bool = False) -> None:
+        super().__init__(message)
+        self.lost = lost
+
+
+class CountMismatch(TreatyKGError):
+    """The load went through but a graph's count in the store differs from the local count.
+
+    Exit code 1: the answer to "does the store hold the graph?" is no.
+    """
+
+    exit_code = 1
+
+
+# --- URLs ---------------------------------------------------------------------------------------
+
+
+def redact(url: str) -> str:
+    """Return ``url`` with any user name and password replaced by ``***``.
+
+    >>> redact("http://alice:s3cret@example.org:3030/ds?graph=x")
+    'http://***@example.org:3030/ds?graph=x'
+    >>> redact("http://example.org/sparql")
+    'http://example.org/sparql'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+
+
+def check_url(url: str, what: str = "endpoint") -> str:
+    """Return ``url`` without a trailing slash if it is an absolute http(s) URL with a host.
+
+    Raises :class:`InputError` otherwise, and for a URL holding credentials: they would stay in
+    the shell history.
+
+    >>> check_url("http://127.0.0.1:7878/")
+    'http://127.0.0.1:7878'
+    >>> check_url("127.0.0.1:7878")
+    Traceback (most recent call last):
+    ...
+    treatykg.errors.InputError: bad endpoint URL '127.0.0.1:7878': expected http://HOST[:PORT]/...
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise InputError(f"bad {what} URL {redact(text)!r}: bad port") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in text)
+    ):
+        raise InputError(f"bad {what} URL {redact(text)!r}: expected http://HOST[:PORT]/...")
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            f"bad {what} URL {redact(text)!r}: credentials do not belong in a URL (they would "
+            "stay in the shell history); set TREATYKG_USER and TREATYKG_PASSWORD, or use ~/.netrc"
+        )
+    del port
+    return text.rstrip("/") if not parts.query else text
+
+
+def check_graph_iri(iri: str) -> str:
+    """Return ``iri`` if it is an absolute IRI a store accepts as a graph name.
+
+    >>> check_graph_iri("https://w3id.org/treatykg/graph/all")
+    'https://w3id.org/treatykg/graph/all'
+    >>> check_graph_iri("my graph")
+    Traceback (most recent call last):
+    ...
+    treatykg.errors.InputError: bad graph IRI 'my graph': expected an absolute IRI such as https://example.org/graph/treaty
+    """
+    import pyoxigraph as ox
+
+    text = iri.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    bad = InputError(
+        f"bad graph IRI {iri!r}: expected an absolute IRI such as https://example.org/graph/treaty"
+    )
+    scheme = text.split(":", 1)[0]
+    if ":" not in text or not scheme or not scheme[0].isalpha():
+        raise bad
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        raise bad from None
+    if text.startswith(STAGING):
+        raise InputError(f"bad graph IRI {iri!r}: {STAGING}... is reserved for staging")
+    return text
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The URLs of one store: SPARQL query, SPARQL update and Graph Store (may be None)."""
+
+    query_url: str
+    update_url: str
+    store_url: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The URL to name the store by in messages: what the query and update URLs share
+        (``http://host:3030/ds`` for ``…/ds/query`` and ``…/ds/update``), else the query URL.
+        """
+        query, update = self.query_url.split("/"), self.update_url.split("/")
+        shared: list[str] = []
+        for a, b in zip(query, update, strict=False):
+            if a != b:
+                break
+            shared.append(a)
+        # ["http:", "", "host:port", ...]: at least the scheme, the host and the port agree
+        return redact("/".join(shared) if len(shared) >= 3 else self.query_url)
+
+
+def resolve_endpoint(
+    endpoint: str | None = None,
+    *,
+    query_url: str | None = None,
+    update_url: str | None = None,
+    store_url: str | None = None,
+) -> Endpoint:
+    """Return the store's URLs: ``endpoint`` names an Oxigraph server's base URL (its ``/query``,
+    ``/update`` and ``/store``); the other arguments override one URL each.
+
+    Without ``endpoint``, both ``query_url`` and ``update_url`` are needed; without a Graph Store
+    URL the load uses SPARQL Update only. ``store_url="none"`` turns the Graph Store off.
+
+    >>> resolve_endpoint("http://127.0.0.1:7878")
+    Endpoint(query_url='http://127.0.0.1:7878/query', update_url='http://127.0.0.1:7878/update', store_url='http://127.0.0.1:7878/store')
+    """
+    base = check_url(endpoint) if endpoint else None
+    query = check_url(query_url, "query") if query_url else (base and base + "/query")
+    update = check_url(update_url, "update") if update_url else (base and base + "/update")
+    if store_url and store_url.strip().lower() == "none":
+        store = None
+    else:
+        store = check_url(store_url, "store") if store_url else (base and base + "/store")
+    if not query or not update:
+        raise InputError(
+            "give --endpoint URL (an Oxigraph server), or both --query-url and --update-url"
+        )
+    return Endpoint(query, update, store)
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate: ``kind`` is "basic" or "bearer"; ``origin`` says where they came
+    from. The secret never shows in ``repr``."""
+
+    kind: str
+    user: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
+    origin: str = ""
+
+    def header(self) -> str:
+        """Return the value of the Authorization header."""
+        if self.kind == "bearer":
+            return f"Bearer {self.secret}"
+        token = base64.b64encode(f"{self.user}:{self.secret}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+
+def credentials_for(url: str, environ: dict[str, str] | None = None) -> Credentials | None:
+    """Return the credentials to send to ``url``'s host, or None.
+
+    Order: ``TREATYKG_TOKEN`` (bearer); ``TREATYKG_USER`` with ``TREATYKG_PASSWORD`` (basic);
+    the ``machine`` entry for the host in ``$NETRC`` or ``~/.netrc`` (basic).
+    """
+    env = os.environ if environ is None else environ
+    if env.get("TREATYKG_TOKEN"):
+        return Credentials("bearer", secret=env["TREATYKG_TOKEN"], origin="TREATYKG_TOKEN")
+    if env.get("TREATYKG_USER"):
+        return Credentials(
+            "basic",
+            user=env["TREATYKG_USER"],
+            secret=env.get("TREATYKG_PASSWORD", ""),
+            origin="TREATYKG_USER",
+        )
+    path = Path(env["NETRC"]) if env.get("NETRC") else Path(env.get("HOME", "~")) / ".netrc"
+    path = path.expanduser()
+    if not path.is_file():
+        return None
+    try:
+        entries = netrc.netrc(str(path))
+    except netrc.NetrcParseError as error:
+        # The message may quote the offending token; give the file and line only.
+        raise InputError(f"{path}:{error.lineno}: cannot read this netrc file") from None
+    except OSError as error:
+        raise InputError(f"{path}: {error.strerror or error}") from None
+    host = urlsplit(url).hostname or ""
+    found = entries.authenticators(host)
+    if not found:
+        return None
+    login, _account, password = found
+    return Credentials("basic", user=login or "", secret=password or "", origin=str(path))
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+def _megabytes(n: int) -> str:
+    if n < 1_000_000:
+        return f"{n / 1000:.0f} kB"
+    return f"{n / 1_000_000:.1f} MB"
+
+
+class Progress:
+    """Shows how far an upload is, on one line of ``stream`` (stderr by default).
+
+    On a terminal the line is redrawn in place; elsewhere (``--progress`` into a file or a
+    pipe) a line is written at every tenth of the way, so logs stay short.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        is_tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.enabled = is_tty if enabled is None else enabled
+        self.redraw = is_tty
+        self._label = ""
+        self._total = 0
+        self._shown_step = -1
+        self._last_draw = 0.0
+
+    def start(self, label: str, total: int) -> None:
+        self._label, self._total, self._shown_step = label, total, -1
+        self.update(0)
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        total = max(self._total, 1)
+        percent = min(100, done * 100 // total)
+        text = f"{self._label}: {_megabytes(done)} of {_megabytes(self._total)} ({percent}%)"
+        if self.redraw:
+            now = time.monotonic()
+            if now - self._last_draw >= 0.1 or done >= self._total:
+                self.stream.write("\r\x1b[K" + text)
+                self.stream.flush()
+                self._last_draw = now
+        elif percent // 10 != self._shown_step:
+            self._shown_step = percent // 10
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.redraw:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """Write a one-line notice (always shown: notices matter more than progress)."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def first_line(self) -> str:
+        """The first non-empty line of the body: the server's own reason, kept short."""
+        for line in self.body.decode("utf-8", "replace").splitlines():
+            if line.strip():
+                line = " ".join(line.split())
+                return line if len(line) <= 200 else line[:197] + "..."
+        return http.client.responses.get(self.status, "")
+
+
+class _NotSent(Exception):
+    """The connection could not be opened: nothing reached the server, a retry is always safe."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _Lost(Exception):
+    """The connection failed after the request started: the server may have acted on it."""
+
+    def __init__(self, reason: str, sent: int) -> None:
+        self.reason = reason
+        self.sent = sent
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, socket.gaierror):
+        return "unknown host"
+    if isinstance(error, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(error, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(error, BrokenPipeError):
+        return "the server closed the connection"
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS error ({error.reason or error})"
+    text = getattr(error, "strerror", None) or str(error) or type(error).__name__
+    return text
+
+
+class HttpClient:
+    """A small HTTP client: timeouts, retries with exponential backoff, Retry-After, streamed
+    request bodies with progress, and the Authorization header for each host.
+
+    Stays on the standard library (http.client): the few things needed here are a page of code,
+    and a dependency would be one more thing to install next to the store.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        progress: Progress | None = None,
+        environ: dict[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if timeout <= 0:
+            raise InputError(f"--timeout must be positive, not {timeout}")
+        if retries < 0:
+            raise InputError(f"--retries must be 0 or more, not {retries}")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.progress = progress or Progress(enabled=False)
+        self.environ = environ
+        self.sleep = sleep
+        self._credentials: dict[str, Credentials | None] = {}
+
+    def credentials(self, url: str) -> Credentials | None:
+        host = urlsplit(url).hostname or ""
+        if host not in self._credentials:
+            self._credentials[host] = credentials_for(url, self.environ)
+        return self._credentials[host]
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | Path | None = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool = True,
+        label: str = "",
+        ok: Sequence[int] = (),
+    ) -> Response:
+        """Send one request and return the response; raise :class:`RemoteStoreError` on failure.
+
+        A request is retried (``retries`` times, waiting ``backoff`` × 2ⁿ seconds or what
+        Retry-After says) when the connection could not be opened, on HTTP 429, 502, 503 and 504,
+        and — only if ``idempotent`` — when the connection broke or timed out midway.
+        Statuses in ``ok`` are returned as they are, whatever they are.
+        """
+        where = _where(url) + (f" while {label}" if label else "")
+        attempt = 0
+        lost = False  # sticky: once a request may have reached the server, say so
+        first = ""
+        while True:
+            wait: float | None = None
+            try:
+                response = self._send_once(method, url, body, headers or {}, label)
+            except _NotSent as error:
+                short = error.reason
+                failure = f"cannot reach {where}: {short}"
+                wait = self._backoff(attempt)
+            except _Lost as error:
+                lost = True
+                if error.reason == "timed out":
+                    short = f"no answer within {self.timeout:g} s"
+                    failure = f"no answer from {where} within {self.timeout:g} s"
+                else:
+                    short = error.reason
+                    failure = f"lost the connection to {where}: {short}"
+                if error.sent and isinstance(body, Path):
+                    size = body.stat().st_size
+                    failure += f" ({_megabytes(error.sent)} of {_megabytes(size)} sent)"
+                if idempotent:
+                    wait = self._backoff(attempt)
+            else:
+                status = response.status
+                if 200 <= status < 300 or status in ok:
+                    return response
+                if status in (401, 403):
+                    raise RemoteStoreError(self._refused(url, status)) from None
+                reason = response.first_line()
+                if 300 <= status < 400 and response.headers.get("Location"):
+                    # Not followed: a redirect may change the method or drop the body.
+                    reason = f"moved to {redact(response.headers['Location'])}; use that URL"
+                short = f"HTTP {status}: {reason}"
+                failure = f"HTTP {status} from {where}: {reason}"
+                if status in _RETRY_STATUS:
+                    wait = _retry_after(response) or self._backoff(attempt)
+            first = first or failure
+            if wait is None or attempt >= self.retries:
+                if attempt and failure == first:
+                    failure += f" (after {attempt + 1} attempts)"
+                elif attempt:
+                    # Say what went wrong first, and what the retries found.
+                    failure = f"{first}; {attempt} retr{'y' if attempt == 1 else 'ies'}: {short}"
+                raise RemoteStoreError(failure, lost=lost)
+            attempt += 1
+            self.sleep(min(wait, MAX_WAIT))
+
+    def _backoff(self, attempt: int) -> float:
+        return self.backoff * (2**attempt)
+
+    def _refused(self, url: str, status: int) -> str:
+        if self.credentials(url) is None:
+            return (
+                f"endpoint asks for credentials (HTTP {status}) at {_where(url)}: set "
+                "TREATYKG_USER and TREATYKG_PASSWORD (or TREATYKG_TOKEN), or add the host to "
+                "~/.netrc"
+            )
+        return f"endpoint refused the credentials (HTTP {status}) at {_where(url)}"
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        body: bytes | Path | None,
+        headers: dict[str, str],
+        label: str,
+    ) -> Response:
+        parts = urlsplit(url)
+        if parts.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self.timeout
+            )
+        else:
+            connection = http.client.HTTPConnection(
+                parts.hostname, parts.port, timeout=self.timeout
+            )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            try:
+                connection.connect()
+            except OSError as error:
+                raise _NotSent(_reason(error)) from None
+            sent = 0
+            try:
+                connection.putrequest(method, target, skip_accept_encoding=True)
+                all_headers = {"User-Agent": "treatykg", **headers}
+                credentials = self.credentials(url)
+                if credentials is not None:
+                    all_headers["Authorization"] = credentials.header()
+                size = (
+                    0
+                    if body is None
+                    else (body.stat().st_size if isinstance(body, Path) else len(body))
+                )
+                if body is not None or method in ("POST", "PUT"):
+                    all_headers["Content-Length"] = str(size)
+                for key, value in all_headers.items():
+                    connection.putheader(key, value)
+                connection.endheaders()
+                if body is not None:
+                    sent = self._send_body(connection, body, size, label)
+            except (BrokenPipeError, ConnectionResetError) as error:
+                # The server may have answered early (bad data, credentials) and closed: read it.
+                try:
+                    return self._read(connection)
+                except (OSError, http.client.HTTPException):
+                    raise _Lost(_reason(error), sent) from None
+            except OSError as error:
+                raise _Lost(_reason(error), sent) from None
+            try:
+                return self._read(connection)
+            except (OSError, http.client.HTTPException) as error:
+                raise _Lost(_reason(error), sent) from None
+        finally:
+            connection.close()
+
+    def _send_body(
+        self, connection: http.client.HTTPConnection, body: bytes | Path, size: int, label: str
+    ) -> int:
+        show = bool(label) and self.progress.enabled and size >= PROGRESS_MIN_BYTES
+        if show:
+            self.progress.start(label, size)
+        sent = 0
+        try:
+            with _open_body(body) as stream:
+                while chunk := stream.read(256 * 1024):
+                    connection.send(chunk)
+                    sent += len(chunk)
+                    if show:
+                        self.progress.update(sent)
+        finally:
+            if show:
+                self.progress.finish()
+        return sent
+
+    @staticmethod
+    def _read(connection: http.client.HTTPConnection) -> Response:
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+
+
+@contextmanager
+def _open_body(body: bytes | Path) -> Iterator[BinaryIO]:
+    if isinstance(body, Path):
+        with body.open("rb") as stream:
+            yield stream
+    else:
+        import io
+
+        yield io.BytesIO(body)
+
+
+def _where(url: str) -> str:
+    """The URL to name in a message: no credentials, no query string (graph IRIs are long)."""
+    parts = urlsplit(redact(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _retry_after(response: Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# --- SPARQL and the Graph Store Protocol --------------------------------------------------------
+
+
+def _iri(iri: str) -> str:
+    return f"<{iri}>"
+
+
+class RemoteStore:
+    """One SPARQL 1.1 store reached over HTTP: queries, updates, Graph Store uploads, counts."""
+
+    def __init__(self, endpoint: Endpoint, client: HttpClient | None = None) -> None:
+        self.endpoint = endpoint
+        self.client = client or HttpClient()
+
+    def select(self, query: str) -> list[dict[str, str]]:
+        """Return a SELECT query's rows, each a dict of variable → the term's lexical value."""
+        response = self.client.request(
+            "POST",
+            self.endpoint.query_url,
+            body=urlencode({"query": query}).encode("utf-8"),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/sparql-results+json",
+            },
+        )
+        try:
+            bindings = json.loads(response.body)["results"]["bindings"]
+            return [{name: term["value"] for name, term in row.items()} for row in bindings]
+        except (ValueError, KeyError, TypeError):
+            raise RemoteStoreError(
+                f"{self.endpoint.name} did not answer with SPARQL JSON results "
+                f"({response.headers.get('Content-Type', 'no Content-Type')})"
+            ) from None
+
+    def check(self) -> None:
+        """Raise :class:`RemoteStoreError` unless the store answers a query (``ASK {}``)."""
+        self.client.request(
+            "POST",
+            self.endpoint.query_url,
+            body=urlencode({"query": "ASK {}"}).encode("utf-8"),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/sparql-results+json",
+            },
+        )
+
+    def update(self, text: str | Path, *, idempotent: bool = True, label: str = "") -> None:
+        """Run a SPARQL Update (a string, or a file streamed as it is)."""
+        body = text if isinstance(text, Path) else text.encode("utf-8")
+        self.client.request(
+            "POST",
+            self.endpoint.update_url,
+            body=body,
+            headers={"Content-Type": "application/sparql-update; charset=utf-8"},
+            idempotent=idempotent,
+            label=label,
+        )
+
+    def count(self, graph: str) -> int:
+        """Return the number of triples in the named graph ``graph`` (0 if there is none)."""
+        rows = self.select(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}"
+        )
+        try:
+            return int(rows[0]["n"])
+        except (IndexError, KeyError, ValueError):
+            raise RemoteStoreError(f"{self.endpoint.name} did not return a count") from None
+
+    def count_shared(self, graph: str, other: str) -> int:
+        """Return how many triples ``graph`` and ``other`` have in common."""
+        rows = self.select(
+            "SELECT (COUNT(*) AS ?n) WHERE { "
+            f"GRAPH {_iri(graph)} {{ ?s ?p ?o }} GRAPH {_iri(other)} {{ ?s ?p ?o }} }}"
+        )
+        return int(rows[0]["n"])
+
+    def graphs_under(self, prefix: str) -> list[str]:
+        """Return the named graphs whose IRI starts with ``prefix``."""
+        literal = json.dumps(prefix)  # a JSON string is a valid SPARQL string literal here
+        rows = self.select(
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), {literal})) }}"
+        )
+        return sorted(row["g"] for row in rows if "g" in row)
+
+    def _graph_url(self, graph: str) -> str:
+        assert self.endpoint.store_url is not None
+        separator = "&" if "?" in self.endpoint.store_url else "?"
+        return f"{self.endpoint.store_url}{separator}graph={quote(graph, safe='')}"
+
+    def put_graph(self, graph: str, path: Path, *, label: str = "") -> bool:
+        """Replace ``graph`` with the N-Triples file ``path`` by a Graph Store ``PUT``.
+
+        Returns False if the store has no Graph Store endpoint there (HTTP 404, 405, 501).
+        """
+        return self._send_graph("PUT", graph, path, label)
+
+    def _send_graph(self, method: str, graph: str, path: Path, label: str) -> bool:
+        if self.endpoint.store_url is None:
+            return False
+        response = self.client.request(
+            method,
+            self._graph_url(graph),
+            body=path,
+            # N-Triples is a subset of Turtle, and every Graph Store implementation reads Turtle.
+            headers={"Content-Type": "text/turtle; charset=utf-8"},
+            idempotent=method == "PUT",
+            label=label,
+            ok=tuple(_NO_GSP_STATUS),
+        )
+        return response.status not in _NO_GSP_STATUS
+
+    def insert_data(self, graph: str, path: Path, *, label: str = "") -> None:
+        """Add the N-Triples file ``path`` to ``graph`` with ``INSERT DATA`` requests.
+
+        Lines with blank nodes all go into the first request: a blank node label means one node
+        only within one request.
+        """
+        total = path.stat().st_size
+        progress = self.client.progress
+        show = bool(label) and progress.enabled and total >= PROGRESS_MIN_BYTES
+        if show:
+            progress.start(label, total)
+        done = 0
+        try:
+            for chunk in _update_chunks(path):
+                self.update(f"INSERT DATA {{ GRAPH {_iri(graph)} {{\n{chunk}}} }}")
+                done += len(chunk.encode("utf-8"))
+                if show:
+                    progress.update(done)
+        finally:
+            if show:
+                progress.finish()
+
+
+def _update_chunks(path: Path) -> Iterator[str]:
+    with path.open("r", encoding="utf-8") as stream:
+        lines = stream.readlines()
+    with_blank = [line for line in lines if "_:" in line]
+    if with_blank:
+        yield "".join(with_blank)
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if "_:" in line:
+            continue
+        chunk.append(line)
+        size += len(line)
+        if size >= UPDATE_CHUNK_BYTES:
+            yield "".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield "".join(chunk)
+
+
+# --- the local side -----------------------------------------------------------------------------
+
+
+@dataclass
+class LocalGraph:
+    """One graph to load: its IRI, the files it comes from, its triples as N-Triples, its count."""
+
+    iri: str
+    files: list[Path]
+    triples: int
+    ntriples: Path
+
+    @property
+    def slug(self) -> str:
+        """A short readable name: the part after ``…/graph/``, else the IRI."""
+        return self.iri[len(GRAPH) :] if self.iri.startswith(GRAPH) else self.iri
+
+
+def prepare(
+    sources: Iterable[tuple[Path | str, str]], workdir: Path, *, into: str | None = None
+) -> list[LocalGraph]:
+    """Parse every file strictly and write each graph's distinct triples as N-Triples.
+
+    ``sources`` are (file, graph IRI) pairs (see :func:`treatykg.loading.project_files`);
+    ``into`` puts every triple in that one graph instead. Raises
+    :class:`~treatykg.errors.ParseError` before anything is sent.
+    """
+    import pyoxigraph as ox
+
+    from treatykg.loading import load_store
+
+    pairs = [(Path(path), into or graph) for path, graph in sources]
+    if not pairs:
+        raise InputError("nothing to load: no files")
+    store = load_store(pairs)
+    counts = {
+        solution["g"].value: int(solution["n"].value)
+        for solution in store.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        )
+    }
+    graphs: dict[str, list[Path]] = {}
+    for path, graph in pairs:
+        graphs.setdefault(graph, []).append(path)
+    result = []
+    for index, (iri, files) in enumerate(graphs.items()):
+        target = workdir / f"graph-{index}.nt"
+        store.dump(target, ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(iri))
+        result.append(LocalGraph(iri, files, counts.get(iri, 0), target))
+    return result
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GraphResult:
+    """One graph after a load: local count, count before and after, what was expected."""
+
+    iri: str
+    local: int
+    before: int
+    after: int
+    expected: int
+
+    @property
+    def ok(self) -> bool:
+        return self.after == self.expected
+
+
+@dataclass
+class LoadReport:
+    endpoint: Endpoint
+    mode: str
+    protocol: str
+    graphs: list[GraphResult]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(g.ok for g in self.graphs)
+
+    def table(self) -> str:
+        """The verification table, one graph a line, and a closing sentence.
+
+        Columns: the local count, the count before the load, the count after it, and (with
+        --append) the count expected after it: before + local - triples already there.
+        """
+        append = self.mode == "append"
+        head = ["graph", "local", "before", "in store", *(["expected"] if append else []), ""]
+        rows = [
+            [
+                g.iri,
+                str(g.local),
+                str(g.before),
+                str(g.after),
+                *([str(g.expected)] if append else []),
+                "ok" if g.ok else f"MISMATCH (expected {g.expected})",
+            ]
+            for g in self.graphs
+        ]
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+
+        def line(cells: Sequence[str]) -> str:
+            left = cells[0].ljust(widths[0])
+            numbers = "  ".join(c.rjust(w) for c, w in zip(cells[1:-1], widths[1:], strict=True))
+            return f"{left}  {numbers}  {cells[-1]}".rstrip()
+
+        lines = [line(head), *(line(r) for r in rows)]
+        total = sum(g.local for g in self.graphs)
+        verdict = (
+            (
+                "every graph holds what was expected"
+                if append
+                else "every graph holds the local count"
+            )
+            if self.ok
+            else "COUNTS DIFFER"
+        )
+        lines.append(
+            f"loaded {len(self.graphs)} graph{'s' if len(self.graphs) != 1 else ''} "
+            f"({total} triples) into {self.endpoint.name} with --{self.mode} "
+            f"by {self.protocol} in {self.seconds:.1f} s: {verdict}"
+        )
+        return "\n".join(lines)
+
+
+def new_run_id() -> str:
+    """A name for one load's staging graphs: the UTC time and a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def load(
+    endpoint: Endpoint,
+    sources: Iterable[tuple[Path | str, str]],
+    *,
+    mode: str = "replace",
+    into: str | None = None,
+    client: HttpClient | None = None,
+    before_switch: Callable[[], None] | None = None,
+) -> LoadReport:
+    """Load ``sources`` ((file, graph IRI) pairs) into the store at ``endpoint`` and verify it.
+
+    ``mode`` is "replace" (each target graph ends up holding exactly the local triples) or
+    "append" (the local triples are added to what the graph holds). ``into`` loads every file
+    into that one graph. See the module docstring for the steps and their guarantees.
+
+    Raises :class:`~treatykg.errors.ParseError` or :class:`InputError` before anything is sent,
+    :class:`RemoteStoreError` when the store fails (the message says what state it is in), and
+    returns a report whose ``ok`` is False when a count differs.
+    """
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    if into is not None:
+        into = check_graph_iri(into)
+    client = client or HttpClient()
+    store = RemoteStore(endpoint, client)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="treatykg-load-") as tmp:
+        graphs = prepare(sources, Path(tmp), into=into)
+        store.check()
+        notes = _remove_stale_staging(store)
+        if mode == "replace" and len(graphs) == 1 and endpoint.store_url is not None:
+            before = store.count(graphs[0].iri)
+            protocol = _put_directly(store, graphs[0])
+            if protocol is not None:
+                results = [_verify(store, graphs[0], before=before, expected=graphs[0].triples)]
+                report = LoadReport(endpoint, mode, protocol, results, 0.0, notes)
+                report.seconds = time.monotonic() - started
+                return report
+            notes.append(_no_gsp_note(endpoint))
+            endpoint = Endpoint(endpoint.query_url, endpoint.update_url, None)
+            store = RemoteStore(endpoint, client)
+        protocol, results = _load_through_staging(store, graphs, mode, notes, before_switch)
+    return LoadReport(endpoint, mode, protocol, results, time.monotonic() - started, notes)
+
+
+def verify(
+    endpoint: Endpoint,
+    local: dict[str, int],
+    *,
+    protocol: str,
+    seconds: float,
+    client: HttpClient | None = None,
+) -> LoadReport:
+    """Count each graph of ``local`` (graph IRI → local count) in the store and report.
+
+    For stores filled some other way than :func:`load` (``oxigraph load``, see
+    :func:`treatykg.server.serve_graph`); the report reads as a load's.
+    """
+    store = RemoteStore(endpoint, client)
+    results = [GraphResult(iri, n, 0, store.count(iri), n) for iri, n in local.items()]
+    return LoadReport(endpoint, "replace", protocol, results, seconds)
+
+
+def _no_gsp_note(endpoint: Endpoint) -> str:
+    return (
+        f"no Graph Store endpoint at {redact(endpoint.store_url or '')}: "
+        "loading with SPARQL Update instead"
+    )
+
+
+def _remove_stale_staging(store: RemoteStore) -> list[str]:
+    try:
+        stale = store.graphs_under(STAGING)
+    except RemoteStoreError:
+        return []  # a store that cannot list its graphs this way: nothing to tidy
+    if not stale:
+        return []
+    store.update(" ;\n".join(f"DROP SILENT GRAPH {_iri(g)}" for g in stale))
+    return [f"removed {len(stale)} staging graph(s) left by an interrupted load"]
+
+
+def _put_directly(store: RemoteStore, graph: LocalGraph) -> str | None:
+    try:
+        sent = store.put_graph(graph.iri, graph.ntriples, label=f"uploading {graph.slug}")
+    except RemoteStoreError as error:
+        raise RemoteStoreError(f"{error}; {graph.iri} is as it was (PUT is atomic)") from None
+    return "Graph Store PUT" if sent else None
+
+
+def _verify(store: RemoteStore, graph: LocalGraph, *, before: int, expected: int) -> GraphResult:
+    return GraphResult(graph.iri, graph.triples, before, store.count(graph.iri), expected)
+
+
+def _load_through_staging(
+    store: RemoteStore,
+    graphs: list[LocalGraph],
+    mode: str,
+    notes: list[str],
+    before_switch: Callable[[], None] | None,
+) -> tuple[str, list[GraphResult]]:
+    run_id = new_run_id()
+    staging = {g.iri: f"{STAGING}{run_id}/{quote(g.slug, safe='')}" for g in graphs}
+    use_gsp = store.endpoint.store_url is not None
+    try:
+        for graph in graphs:
+            if graph.triples == 0:
+                continue
+            label = f"uploading {graph.slug}"
+            if use_gsp and not store.put_graph(staging[graph.iri], graph.ntriples, label=label):
+                use_gsp = False
+                notes.append(_no_gsp_note(store.endpoint))
+            if not use_gsp:
+                store.insert_data(staging[graph.iri], graph.ntriples, label=label)
+        before = {}
+        for graph in graphs:
+            if graph.triples:
+                staged = store.count(staging[graph.iri])
+                if staged != graph.triples:
+                    raise RemoteStoreError(
+                        f"the store received {staged} of the {graph.triples} triples of {graph.iri}"
+                    )
+            before[graph.iri] = store.count(graph.iri)
+        expected = {}
+        for graph in graphs:
+            if mode == "replace":
+                expected[graph.iri] = graph.triples
+            elif graph.triples:
+                shared = store.count_shared(staging[graph.iri], graph.iri)
+                expected[graph.iri] = before[graph.iri] + graph.triples - shared
+            else:
+                expected[graph.iri] = before[graph.iri]
+        if before_switch is not None:
+            before_switch()
+    except BaseException as error:
+        _drop_quietly(store, list(staging.values()))
+        if isinstance(error, RemoteStoreError):
+            raise RemoteStoreError(f"{error}; the store was not changed", lost=error.lost) from None
+        raise
+    _switch(store, graphs, staging, mode)
+    protocol = "Graph Store PUT" if use_gsp else "SPARQL Update"
+    results = [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
+    return protocol + " and one switching update", results
+
+
+def _switch(
+    store: RemoteStore, graphs: list[LocalGraph], staging: dict[str, str], mode: str
+) -> None:
+    operations = []
+    for graph in graphs:
+        target, stage = _iri(graph.iri), _iri(staging[graph.iri])
+        if graph.triples == 0:
+            if mode == "replace":
+                operations.append(f"DROP SILENT GRAPH {target}")
+        elif mode == "replace":
+            operations.append(f"MOVE {stage} TO {target}")
+        else:
+            operations.append(f"ADD {stage} TO {target}")
+            operations.append(f"DROP GRAPH {stage}")
+    if not operations:
+        return
+    try:
+        # Not idempotent from the client's view: if the answer is lost we cannot tell whether
+        # it ran, and a second run fails on purpose (its staging graphs are gone).
+        store.update(" ;\n".join(operations), idempotent=False)
+    except RemoteStoreError as error:
+        if error.lost:
+            raise RemoteStoreError(
+                f"{error} during the final switch: the store holds either the old graphs or "
+                "the new ones, never a mix (a large switch may still be running: give it time, "
+                "or a larger --timeout); run the load again"
+            ) from None
+        _drop_quietly(store, list(staging.values()))
+        raise RemoteStoreError(f"{error}; the store was not changed") from None
+
+
+def _drop_quietly(store: RemoteStore, graphs: list[str]) -> None:
+    """Drop staging graphs, best effort, quickly: the store may be gone (the next load tidies)."""
+    if not graphs:
+        return
+    quick = HttpClient(
+        timeout=min(store.client.timeout, 10.0), retries=0, environ=store.client.environ
+    )
+    quick._credentials = store.client._credentials
+    with suppress(RemoteStoreError, InputError):
+        RemoteStore(store.endpoint, quick).update(
+            " ;\n".join(f"DROP SILENT GRAPH {_iri(g)}" for g in graphs)
+        )

@@ -1,0 +1,531 @@
+"""``treatykg load`` when things go wrong: a server killed mid-load, unreachable or slow or busy
+endpoints, credentials. Real Oxigraph servers, no mocks.
+
+Where a store needs credentials or misbehaves on purpose, a small HTTP front (:class:`Front`)
+stands before the real server, as the reverse proxy (nginx, Apache) that guards most stores
+does; everything it lets through is answered by Oxigraph.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import http.server
+import io
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from treatykg.cli import main
+from treatykg.loading import count_triples, project_files
+from treatykg.remote_store import (
+    STAGING,
+    HttpClient,
+    Progress,
+    RemoteStore,
+    RemoteStoreError,
+    load,
+)
+from treatykg.server import OxigraphServer, free_port
+
+pytestmark = pytest.mark.server
+
+USER, SECRET, TOKEN = "alice", "s3cret-Pa55", "tok-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def no_real_credentials(tmp_path, monkeypatch):
+    """Keep the user's own ~/.netrc and TREATYKG_* variables out of the tests."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("NETRC", "TREATYKG_USER", "TREATYKG_PASSWORD", "TREATYKG_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def synthetic(path: Path, n: int, *, offset: int = 0) -> Path:
+    """Write ``n`` distinct triples (N-Triples, which is Turtle) and return the path."""
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(offset, offset + n):
+            out.write(
+                f"<https://example.org/id/thing-{i}> <https://example.org/p/label> "
+                f'"thing number {i}, a label long enough to make the file weigh something"@en .\n'
+            )
+    return path
+
+
+def counts(server: OxigraphServer) -> dict[str, int]:
+    rows = RemoteStore(server.endpoint, HttpClient(retries=0)).select(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    )
+    return {row["g"]: int(row["n"]) for row in rows}
+
+
+def targets(server: OxigraphServer) -> dict[str, int]:
+    """Counts of the graphs a load writes to, staging graphs left out."""
+    return {g: n for g, n in counts(server).items() if not g.startswith(STAGING)}
+
+
+class KillAt(Progress):
+    """A progress display that kills the server once ``fraction`` of the upload ``label`` left."""
+
+    def __init__(self, server: OxigraphServer, label: str, fraction: float) -> None:
+        super().__init__(io.StringIO(), enabled=True)
+        self.server, self.label, self.fraction = server, label, fraction
+        self.killed_at: int | None = None
+
+    def update(self, done: int) -> None:
+        super().update(done)
+        if (
+            self.killed_at is None
+            and self._label == self.label
+            and self.fraction * self._total <= done < self._total
+        ):
+            self.server.kill()
+            self.killed_at = done
+
+
+class Front:
+    """An HTTP front on 127.0.0.1 before ``upstream``: it may ask for credentials and may answer
+    some requests itself (``answer(method, path) -> (status, headers, body) | None``)."""
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        authorization: str | None = None,
+        answer: Callable[[str, str], tuple[int, dict[str, str], bytes] | None] | None = None,
+    ) -> None:
+        self.upstream = upstream
+        self.authorization = authorization
+        self.answer = answer
+        self.seen: list[str] = []
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep the test output clean
+                pass
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                front.seen.append(f"{self.command} {self.path}")
+                if front.authorization and self.headers.get("Authorization") != front.authorization:
+                    return self._reply(401, {"WWW-Authenticate": 'Basic realm="store"'}, b"no")
+                own = front.answer(self.command, self.path) if front.answer else None
+                if own is not None:
+                    return self._reply(*own)
+                host = front.upstream.split("//", 1)[1]
+                connection = http.client.HTTPConnection(host, timeout=60)
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "authorization")
+                }
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                kept = {
+                    k: v
+                    for k, v in response.getheaders()
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                }
+                connection.close()
+                return self._reply(response.status, kept, data)
+
+            def _reply(self, status, headers, body):
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Front:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OxigraphServer]:
+    with OxigraphServer() as running:
+        yield running
+
+
+@pytest.fixture
+def empty(server) -> OxigraphServer:
+    RemoteStore(server.endpoint).update("CLEAR ALL")
+    return server
+
+
+@pytest.fixture(scope="module")
+def local_counts() -> dict[str, int]:
+    return count_triples()
+
+
+# --- a server killed in the middle of a load ----------------------------------------------------
+
+BIG = "https://w3id.org/treatykg/graph/user/big"
+NEW = 10_000  # ~1.5 MB: six 256 kB chunks, so a kill at half the upload lands mid-request
+
+
+def _old_and_new(tmp_path: Path) -> tuple[list, list, dict[str, int], dict[str, int]]:
+    """The project with a 100-triple user/big graph (old), and with a NEW-triple one (new)."""
+    (tmp_path / "old").mkdir()
+    old_big = synthetic(tmp_path / "old" / "big.ttl", 100)
+    new_big = synthetic(tmp_path / "big.ttl", NEW, offset=1_000_000)
+    old = [*project_files(), (old_big, BIG)]
+    new = [*project_files(), (new_big, BIG)]
+    old_counts = {**count_triples(project_files()), BIG: 100}
+    new_counts = {**count_triples(project_files()), BIG: NEW}
+    return old, new, old_counts, new_counts
+
+
+def test_a_server_killed_during_an_upload_keeps_the_old_graphs(tmp_path):
+    old, new, old_counts, new_counts = _old_and_new(tmp_path)
+    location = tmp_path / "store"
+    with OxigraphServer(location=location) as first:
+        load(first.endpoint, old)
+        assert targets(first) == old_counts
+        killer = KillAt(first, "uploading user/big", 0.5)
+        with pytest.raises(RemoteStoreError) as failure:
+            load(first.endpoint, new, client=HttpClient(retries=1, backoff=0.05, progress=killer))
+    assert killer.killed_at is not None
+    message = str(failure.value)
+    assert "while uploading user/big" in message and message.endswith("the store was not changed")
+    with OxigraphServer(location=location) as second:
+        assert targets(second) == old_counts
+        report = load(second.endpoint, new)
+        assert report.ok
+        assert counts(second) == new_counts  # and no staging graph is left
+    with OxigraphServer(location=location) as third:  # what was committed stays committed
+        assert counts(third) == new_counts
+
+
+def test_a_server_killed_before_the_switch_keeps_the_old_graphs_and_the_next_load_tidies(
+    tmp_path,
+):
+    old, new, old_counts, new_counts = _old_and_new(tmp_path)
+    location = tmp_path / "store"
+    with OxigraphServer(location=location) as first:
+        load(first.endpoint, old)
+        with pytest.raises(RemoteStoreError) as failure:
+            load(first.endpoint, new, client=HttpClient(retries=0), before_switch=first.kill)
+    assert "connection refused" in str(failure.value)
+    assert str(failure.value).endswith("the store was not changed")
+    with OxigraphServer(location=location) as second:
+        assert targets(second) == old_counts
+        staged = RemoteStore(second.endpoint).graphs_under(STAGING)
+        assert len(staged) == len(new_counts)  # every graph was staged, none switched
+        report = load(second.endpoint, new)
+        assert report.ok
+        assert any("staging graph(s) left by an interrupted load" in n for n in report.notes)
+        assert counts(second) == new_counts
+
+
+def test_a_single_graph_put_killed_midway_keeps_the_old_graph(tmp_path):
+    location = tmp_path / "store"
+    old = synthetic(tmp_path / "old.ttl", 100)
+    new = synthetic(tmp_path / "new.ttl", NEW, offset=500)
+    graph = "https://example.org/graph/one"
+    with OxigraphServer(location=location) as first:
+        load(first.endpoint, [(old, graph)], into=graph)
+        killer = KillAt(first, "uploading https://example.org/graph/one", 0.5)
+        with pytest.raises(RemoteStoreError) as failure:
+            load(
+                first.endpoint,
+                [(new, graph)],
+                into=graph,
+                client=HttpClient(retries=0, progress=killer),
+            )
+    assert killer.killed_at is not None
+    assert "is as it was" in str(failure.value)
+    with OxigraphServer(location=location) as second:
+        assert counts(second) == {graph: 100}
+        assert load(second.endpoint, [(new, graph)], into=graph).ok
+        assert counts(second) == {graph: NEW}
+
+
+def test_the_command_killed_at_any_moment_leaves_old_or_new_then_loads(tmp_path):
+    """The real command in its own process; the server is killed when its progress shows 30%.
+
+    Whether the kill lands before the server commits is up to timing: either outcome is fine,
+    a mix is not.
+    """
+    location = tmp_path / "store"
+    big_old = synthetic(tmp_path / "old.ttl", 100)
+    big_new = synthetic(tmp_path / "new.ttl", 3 * NEW, offset=1_000_000)
+    with OxigraphServer(location=location) as first:
+        assert main(["load", "--endpoint", first.base_url, "--graph", BIG, str(big_old)]) == 0
+        command = [
+            sys.executable, "-m", "treatykg", "load", "--endpoint", first.base_url,
+            "--graph", BIG, "--progress", "--retries", "0", str(big_new),
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            shown = re.search(r"\((\d+)%\)$", line.strip())
+            if shown and int(shown[1]) >= 30:
+                first.kill()
+                break
+        err = "".join(seen) + process.stderr.read()
+        code = process.wait(timeout=60)
+    assert code in (0, 2), err
+    assert "Traceback" not in err
+    if code == 2:
+        assert len([ln for ln in err.splitlines() if ln.startswith("treatykg: error:")]) == 1, err
+    with OxigraphServer(location=location) as second:
+        assert counts(second) in ({BIG: 100}, {BIG: 3 * NEW})
+        assert main(["load", "--endpoint", second.base_url, "--graph", BIG, str(big_new)]) == 0
+        assert counts(second) == {BIG: 3 * NEW}
+
+
+# --- endpoints that cannot be reached, are slow, busy or broken ---------------------------------
+
+
+def test_an_unreachable_endpoint_gives_one_clear_line(capsys):
+    port = free_port()
+    assert main(["load", "--endpoint", f"http://127.0.0.1:{port}", "--retries", "0"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"treatykg: error: cannot reach http://127.0.0.1:{port}/query: connection refused\n"
+    )
+
+
+def test_retries_back_off_and_then_give_up(capsys):
+    port = free_port()
+    started = time.monotonic()
+    code = main(
+        ["load", "--endpoint", f"http://127.0.0.1:{port}", "--retries", "2", "--backoff", "0.2"]
+    )
+    elapsed = time.monotonic() - started
+    assert code == 2
+    assert capsys.readouterr().err.endswith("connection refused (after 3 attempts)\n")
+    assert elapsed >= 0.2 + 0.4  # 0.2 s, then 0.4 s
+
+
+def test_a_silent_endpoint_times_out(capsys):
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        code = main(
+            ["load", "--endpoint", f"http://127.0.0.1:{port}", "--timeout", "0.3", "--retries", "0"]
+        )
+        assert time.monotonic() - started < 5
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"treatykg: error: no answer from http://127.0.0.1:{port}/query within 0.3 s\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--endpoint", "localhost:7878"], "bad endpoint URL 'localhost:7878'"),
+        (["--endpoint", "ftp://example.org/"], "bad endpoint URL 'ftp://example.org/'"),
+        (
+            ["--endpoint", "http://127.0.0.1:99999"],
+            "bad endpoint URL 'http://127.0.0.1:99999': bad port",
+        ),
+        (["--query-url", "http://127.0.0.1:1/q"], "give --endpoint URL"),
+        (
+            ["--endpoint", "http://127.0.0.1:1", "--graph", "not an IRI"],
+            "bad graph IRI 'not an IRI'",
+        ),
+        (["--endpoint", "http://127.0.0.1:1", "--graph", "urn:x y"], "bad graph IRI 'urn:x y'"),
+        (["--endpoint", "http://127.0.0.1:1", "--timeout", "0"], "--timeout must be positive"),
+    ],
+)
+def test_bad_arguments_give_one_clear_line(argv, message, capsys):
+    assert main(["load", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"treatykg: error: {message}"), err
+    assert err.count("\n") == 1
+
+
+def test_a_busy_store_is_retried_after_the_time_it_asks(empty, local_counts, capsys):
+    answered = []
+
+    def busy_once(method, path):
+        if not answered:
+            answered.append(path)
+            return 503, {"Retry-After": "1"}, b"busy: try again"
+        return None
+
+    with Front(empty.base_url, answer=busy_once) as front:
+        started = time.monotonic()
+        assert main(["load", "--endpoint", front.base_url, "--backoff", "0.01"]) == 0
+        assert time.monotonic() - started >= 1.0
+    assert targets(empty) == local_counts
+
+
+def test_a_store_that_stays_busy_is_reported_with_its_own_words(empty, capsys):
+    def always_busy(method, path):
+        return 503, {}, b"busy: too many loads\nsecond line"
+
+    with Front(empty.base_url, answer=always_busy) as front:
+        code = main(["load", "--endpoint", front.base_url, "--retries", "2", "--backoff", "0.01"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"treatykg: error: HTTP 503 from {front.base_url}/query: busy: too many loads "
+        "(after 3 attempts)\n"
+    )
+
+
+def test_a_redirect_is_reported_not_followed(empty, capsys):
+    def moved(method, path):
+        return 301, {"Location": "https://store.example.org" + path}, b""
+
+    with Front(empty.base_url, answer=moved) as front:
+        assert main(["load", "--endpoint", front.base_url]) == 2
+    assert capsys.readouterr().err == (
+        f"treatykg: error: HTTP 301 from {front.base_url}/query: moved to "
+        "https://store.example.org/query; use that URL\n"
+    )
+
+
+def test_a_failing_switch_leaves_the_graphs_as_they_were(empty, local_counts, capsys):
+    assert main(["load", "--endpoint", empty.base_url]) == 0
+    before = targets(empty)
+
+    def broken_updates(method, path):
+        if path.startswith("/update"):
+            return 500, {}, b"boom: disk full\nstack trace..."
+        return None
+
+    with Front(empty.base_url, answer=broken_updates) as front:
+        assert main(["load", "--endpoint", front.base_url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"treatykg: error: HTTP 500 from {front.base_url}/update: boom: disk full"
+    )
+    assert err.endswith("the store was not changed\n")
+    assert targets(empty) == before
+    # Its staging graphs could not be dropped (updates fail); the next load removes them.
+    assert RemoteStore(empty.endpoint).graphs_under(STAGING)
+    assert main(["load", "--endpoint", empty.base_url]) == 0
+    assert "left by an interrupted load" in capsys.readouterr().err
+    assert counts(empty) == local_counts
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+
+def test_credentials_from_the_environment_are_sent(empty, local_counts, monkeypatch, capsys):
+    monkeypatch.setenv("TREATYKG_USER", USER)
+    monkeypatch.setenv("TREATYKG_PASSWORD", SECRET)
+    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+        assert main(["load", "--endpoint", front.base_url]) == 0
+    assert targets(empty) == local_counts
+    captured = capsys.readouterr()
+    assert SECRET not in captured.out + captured.err
+
+
+def test_wrong_credentials_give_one_clear_line_without_the_secret(empty, monkeypatch, capsys):
+    monkeypatch.setenv("TREATYKG_USER", USER)
+    monkeypatch.setenv("TREATYKG_PASSWORD", "wrong-" + SECRET)
+    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+        assert main(["load", "--endpoint", front.base_url]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"treatykg: error: endpoint refused the credentials (HTTP 401) at {front.base_url}/query\n"
+    )
+    assert SECRET not in captured.out + captured.err
+    assert targets(empty) == {}
+
+
+def test_missing_credentials_say_where_to_put_them(empty, capsys):
+    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+        assert main(["load", "--endpoint", front.base_url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"treatykg: error: endpoint asks for credentials (HTTP 401) at {front.base_url}/query"
+    )
+    assert "TREATYKG_USER" in err and "~/.netrc" in err
+
+
+def test_credentials_from_netrc_are_sent(empty, local_counts, no_real_credentials, monkeypatch):
+    netrc = no_real_credentials / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {USER} password {SECRET}\n")
+    netrc.chmod(0o600)
+    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+        assert main(["load", "--endpoint", front.base_url]) == 0
+    assert targets(empty) == local_counts
+
+
+def test_a_bearer_token_from_the_environment_is_sent(empty, local_counts, monkeypatch, capsys):
+    monkeypatch.setenv("TREATYKG_TOKEN", TOKEN)
+    with Front(empty.base_url, authorization=f"Bearer {TOKEN}") as front:
+        assert main(["load", "--endpoint", front.base_url]) == 0
+    assert targets(empty) == local_counts
+    captured = capsys.readouterr()
+    assert TOKEN not in captured.out + captured.err
+
+
+def test_credentials_in_the_url_are_refused_and_not_repeated(capsys):
+    assert main(["load", "--endpoint", f"http://{USER}:{SECRET}@127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert SECRET not in err and USER not in err
+    assert "http://***@127.0.0.1:1" in err and "TREATYKG_USER" in err
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+def test_a_write_by_someone_else_during_the_load_is_caught_by_the_counts(
+    empty, monkeypatch, capsys
+):
+    """Someone adds a triple to a target graph between the upload and the switch (--append):
+    the count after the load is one more than expected, and the command says so (exit 1)."""
+    from functools import partial
+
+    from treatykg import remote_store
+
+    assert main(["load", "--endpoint", empty.base_url]) == 0
+    graph = sorted(count_triples())[0]
+
+    def intruder() -> None:
+        RemoteStore(empty.endpoint).update(
+            f"INSERT DATA {{ GRAPH <{graph}> {{ "
+            "<https://example.org/x> <https://example.org/y> 1 } }"
+        )
+
+    monkeypatch.setattr(remote_store, "load", partial(remote_store.load, before_switch=intruder))
+    capsys.readouterr()
+    assert main(["load", "--endpoint", empty.base_url, "--append"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(rf"^{re.escape(graph)}\s.*MISMATCH \(expected \d+\)$", out, re.M), out
+    assert out.rstrip().endswith("COUNTS DIFFER")
