@@ -1,0 +1,1135 @@
+"""Checking, resolving, suggesting and comparing the graph's links to Wikidata.
+
+Four operations, each returning a report that the command line prints as a table or as JSON:
+
+- :func:`check` asks the endpoint for each linked item's labels (en, zh, ru), aliases,
+  "instance of" values and redirect, and reports labels that match ours in no language (with a
+  similarity score), types that do not fit, redirected or missing items, two entities linked to
+  one item, one entity linked to two items, links without a record, and unlinked entities.
+- :func:`resolve` finds the items of unlinked entities through their Chinese Wikipedia page
+  (the sitelink ``schema:about``/``schema:isPartOf``/``schema:name``), compares labels, and
+  returns the accepted links; :func:`write_links` appends them to the link file. A mismatch or
+  an ambiguity is reported and never written.
+- :func:`suggest` proposes ranked candidate items by label, with descriptions; it never writes.
+- :func:`diff` maps the graph's statements to Wikidata properties (the ``tkg:wikidataProperty``
+  annotations of ``ontology/alignments.ttl``), compares them with the endpoint's truthy
+  statements and lists what Wikidata lacks or holds differently; :func:`quickstatements` turns
+  the missing ones into QuickStatements lines with a reference to the graph's source.
+
+Type fit uses a small table (:data:`TYPE_FIT`) from our classes to Wikidata classes, checked as
+``?item wdt:P31/wdt:P279* ?class``. Only classes whose identifiers were seen in evidence are in
+it (each row says where); a class with no row is not type-checked, and the report says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from treatykg.errors import InputError
+from treatykg.namespaces import TKG, WD
+from treatykg.wikidata_client import SparqlClient, Term
+from treatykg.wikidata_links import (
+    Entity,
+    LocalGraph,
+    NewLink,
+    append_atomically,
+    item_iri,
+    lang_group,
+    qid,
+    render_new_links,
+    short,
+    wikipedia_title,
+)
+
+SIMILARITY_THRESHOLD = 0.85
+"""Two labels "match" when their similarity (see :func:`similarity`) reaches this."""
+
+LANGUAGES = ("en", "zh", "ru")
+BATCH = 50
+"""Items per query: keeps each request small enough for the public endpoint."""
+
+_PREFIXES = """PREFIX wd: <http://www.wikidata.org/entity/>
+PREFIX wdt: <http://www.wikidata.org/prop/direct/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX schema: <http://schema.org/>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+"""
+# Wikidata's RDF uses http://schema.org/ (not https) for descriptions and sitelinks.
+SCHEMA = "http://schema.org/"
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    """Our class → a Wikidata class an item of ours may be an instance of (P31/P279*)."""
+
+    our_class: str
+    wikidata_class: str
+    label: str
+    evidence: str
+
+
+_SPOC = "https://github.com/SpocWiki/_Standards/blob/HEAD/"
+TYPE_FIT: tuple[TypeRule, ...] = (
+    TypeRule(str(TKG.Person), WD + "Q5", "human",
+             _SPOC + "Society/Politics/Government/Leader/Modern_Leaders/Mao_Zedong.md "
+             "(instance_of: '[[_Standards/WikiData/WD~human,5]]')"),
+    TypeRule(str(TKG.State), WD + "Q6256", "country",
+             _SPOC + "Earth/Continent/Asia/Asia~East/China.md (instance_of: WD~country,6256)"),
+    TypeRule(str(TKG.State), WD + "Q3624078", "sovereign state",
+             _SPOC + "Earth/Continent/Asia/Asia~East/China.md "
+             "(instance_of: WD~sovereign_state,3624078)"),
+    TypeRule(str(TKG.State), WD + "Q3024240", "historical country",
+             _SPOC + "Time-Ages/geo~Eons/Eon-0539~Phanerozoic/Era-0066~Cenozoic/"
+             "Period-0003~Quaternary/Epoch-000_001~Anthropocene/Modern_History/CE_1900/"
+             "1922-Soviet_Union+1991.md (instance_of: WD~historical_country,3024240)"),
+    TypeRule(str(TKG.Treaty), WD + "Q131569", "treaty",
+             "https://github.com/zotero/translators/blob/HEAD/Wikidata%20QuickStatements.js "
+             '(treaty: "Q131569")'),
+    TypeRule(str(TKG.Bridge), WD + "Q12280", "bridge",
+             "https://github.com/ays-dev/react-ssr/blob/HEAD/api/routes/most_used_tags.js "
+             "(wikidataId: 'Q12280', label: 'bridge')"),
+)  # fmt: skip
+"""The default type table. Cities, regions, offices, organizations and events have no row:
+no identifier for those Wikidata classes was found with evidence, so they are not checked."""
+
+
+def load_type_rules(path: Path | str) -> tuple[TypeRule, ...]:
+    """Read a type table from a TSV file: ``our_class  wikidata_class  label  evidence``.
+
+    Classes may be full IRIs or ``tkg:Name`` / ``wd:Q…``. Lines starting with ``#`` are comments.
+    """
+    rules = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InputError(f"cannot read type table {path}: {error.strerror or error}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = line.split("\t")
+        if len(cells) < 2:
+            raise InputError(f"{path}:{number}: expected 'our_class<TAB>wikidata_class[…]'")
+        ours = cells[0].strip()
+        if ours.startswith("tkg:"):
+            ours = str(TKG) + ours[4:]
+        theirs = cells[1].strip()
+        theirs = item_iri(theirs[3:] if theirs.startswith("wd:") else theirs)
+        label = cells[2].strip() if len(cells) > 2 else qid(theirs)
+        evidence = cells[3].strip() if len(cells) > 3 else ""
+        rules.append(TypeRule(ours, theirs, label, evidence))
+    if not rules:
+        raise InputError(f"{path}: the type table has no rows")
+    return tuple(rules)
+
+
+# -- label similarity -------------------------------------------------------------------------
+
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    """Return ``text`` folded for comparison: NFKC, case-folded, punctuation and spaces removed.
+
+    >>> normalise("People's Republic  of China")
+    'peoplesrepublicofchina'
+    >>> normalise("安德烈·维辛斯基")
+    '安德烈维辛斯基'
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return _NOT_WORD.sub("", folded)
+
+
+def similarity(ours: str, theirs: str) -> float:
+    """Return how alike two labels are, from 0 to 1.
+
+    The ratio of difflib's longest matching blocks on the normalised strings; a label that
+    begins the other (``武汉`` and ``武汉市``, ``Republic of China`` and ``Republic of China
+    (1912–1949)``) scores at least 0.85. Only a prefix counts: "Republic of China" inside
+    "People's Republic of China" is a different state.
+
+    >>> similarity("Zhou Enlai", "Zhou Enlai")
+    1.0
+    >>> similarity("武汉", "武汉市")
+    0.85
+    >>> similarity("Mao Zedong", "Joseph Stalin") < 0.5
+    True
+    """
+    a, b = normalise(ours), normalise(theirs)
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    score = difflib.SequenceMatcher(None, a, b).ratio()
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) >= 2 and longer.startswith(shorter):
+        score = max(score, 0.85)
+    return round(score, 3)
+
+
+@dataclass
+class LabelComparison:
+    """The best match of our names against an item's labels and aliases, per language."""
+
+    per_language: dict[str, float]  # language group → best score (only languages both have)
+    best_language: str | None
+    best_score: float
+    ours: str
+    theirs: str
+
+    @property
+    def matches(self) -> bool:
+        return self.best_score >= SIMILARITY_THRESHOLD
+
+
+def compare_labels(
+    entity: Entity, item: ItemFacts, languages: Sequence[str] = LANGUAGES
+) -> LabelComparison:
+    """Compare an entity's labels with an item's, language by language (en, zh, ru)."""
+    per_language: dict[str, float] = {}
+    best = (0.0, None, "", "")
+    for group in languages:
+        ours = entity.names(group)
+        theirs = item.names(group)
+        if not ours or not theirs:
+            continue
+        top = max(((similarity(a, b), a, b) for a in ours for b in theirs), key=lambda t: t[0])
+        per_language[group] = top[0]
+        if top[0] > best[0]:
+            best = (top[0], group, top[1], top[2])
+    return LabelComparison(per_language, best[1], best[0], best[2], best[3])
+
+
+# -- what the endpoint says about items ---------------------------------------------------------
+
+
+@dataclass
+class ItemFacts:
+    """What the endpoint holds about one item."""
+
+    iri: str
+    labels: list[tuple[str, str]] = field(default_factory=list)  # (text, lang)
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    descriptions: list[tuple[str, str]] = field(default_factory=list)
+    types: set[str] = field(default_factory=set)
+    redirect: str | None = None
+    exists: bool = False
+
+    def names(self, group: str | None = None) -> list[str]:
+        out: list[str] = []
+        for text, tag in self.labels + self.aliases:
+            if (group is None or lang_group(tag) == group) and text not in out:
+                out.append(text)
+        return out
+
+    def label(self, group: str) -> str:
+        for preferred in {"zh": ("zh", "zh-hans", "zh-cn")}.get(group, (group,)):
+            for text, tag in self.labels:
+                if tag.lower() == preferred:
+                    return text
+        for text, tag in self.labels:
+            if lang_group(tag) == group:
+                return text
+        return ""
+
+    def description(self, group: str = "en") -> str:
+        for text, tag in self.descriptions:
+            if lang_group(tag) == group:
+                return text
+        return ""
+
+
+def _values(iris: Iterable[str]) -> str:
+    return " ".join(f"<{iri}>" for iri in iris)
+
+
+def _chunks(values: Sequence, size: int = BATCH) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+_LANG_FILTER = " || ".join(f'LANGMATCHES(LANG(?value), "{lang}")' for lang in LANGUAGES)
+
+
+def fetch_items(client: SparqlClient, items: Iterable[str]) -> dict[str, ItemFacts]:
+    """Return labels, aliases, descriptions (en, zh, ru), P31 values and redirects of items."""
+    wanted = sorted(set(items))
+    facts = {iri: ItemFacts(iri) for iri in wanted}
+    for chunk in _chunks(wanted):
+        query = (
+            _PREFIXES
+            + f"""SELECT ?item ?what ?value WHERE {{
+  VALUES ?item {{ {_values(chunk)} }}
+  {{ ?item rdfs:label ?value . BIND("label" AS ?what) FILTER({_LANG_FILTER}) }}
+  UNION {{ ?item skos:altLabel ?value . BIND("alias" AS ?what) FILTER({_LANG_FILTER}) }}
+  UNION {{ ?item schema:description ?value . BIND("description" AS ?what) FILTER({_LANG_FILTER}) }}
+  UNION {{ ?item wdt:P31 ?value . BIND("type" AS ?what) }}
+  UNION {{ ?item owl:sameAs ?value . BIND("redirect" AS ?what) }}
+}}"""
+        )
+        for row in client.select(query):
+            item = row.get("item")
+            what = row.get("what")
+            value = row.get("value")
+            if item is None or what is None or value is None or item.value not in facts:
+                continue
+            fact = facts[item.value]
+            fact.exists = True
+            pair = (value.value, (value.lang or "").lower())
+            if what.value == "label" and pair not in fact.labels:
+                fact.labels.append(pair)
+            elif what.value == "alias" and pair not in fact.aliases:
+                fact.aliases.append(pair)
+            elif what.value == "description" and pair not in fact.descriptions:
+                fact.descriptions.append(pair)
+            elif what.value == "type" and value.is_iri:
+                fact.types.add(value.value)
+            elif what.value == "redirect" and value.is_iri:
+                fact.redirect = value.value
+    # Items with none of the above may still exist (an item with no label in en/zh/ru):
+    # ask once, cheaply, which of them have any triple at all.
+    silent = [iri for iri, fact in facts.items() if not fact.exists]
+    for chunk in _chunks(silent):
+        query = _PREFIXES + (
+            f"SELECT DISTINCT ?item WHERE {{ VALUES ?item {{ {_values(chunk)} }} ?item ?p ?o . }}"
+        )
+        for row in client.select(query):
+            if "item" in row and row["item"].value in facts:
+                facts[row["item"].value].exists = True
+    for fact in facts.values():
+        fact.labels.sort(key=lambda p: (p[1], p[0]))
+        fact.aliases.sort(key=lambda p: (p[1], p[0]))
+        fact.descriptions.sort(key=lambda p: (p[1], p[0]))
+    return facts
+
+
+def fetch_type_fit(
+    client: SparqlClient, items: Iterable[str], classes: Iterable[str]
+) -> dict[str, set[str]]:
+    """Return, per item, which of ``classes`` it is an instance of (``wdt:P31/wdt:P279*``)."""
+    wanted_items = sorted(set(items))
+    wanted_classes = sorted(set(classes))
+    fit: dict[str, set[str]] = {iri: set() for iri in wanted_items}
+    if not wanted_items or not wanted_classes:
+        return fit
+    for chunk in _chunks(wanted_items):
+        query = _PREFIXES + (
+            f"SELECT DISTINCT ?item ?class WHERE {{\n"
+            f"  VALUES ?item {{ {_values(chunk)} }}\n"
+            f"  VALUES ?class {{ {_values(wanted_classes)} }}\n"
+            f"  ?item wdt:P31/wdt:P279* ?class .\n}}"
+        )
+        for row in client.select(query):
+            if "item" in row and "class" in row and row["item"].value in fit:
+                fit[row["item"].value].add(row["class"].value)
+    return fit
+
+
+def expected_classes(
+    graph: LocalGraph, entity: Entity, rules: Sequence[TypeRule]
+) -> dict[str, str]:
+    """Return ``{Wikidata class IRI: label}`` an item of ``entity`` may be an instance of."""
+    ours: set[str] = set()
+    for cls in entity.types:
+        ours |= graph.superclasses(cls)
+    return {r.wikidata_class: r.label for r in rules if r.our_class in ours}
+
+
+# -- check --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """One finding of ``link check``. ``kind`` is one of PROBLEM_KINDS."""
+
+    kind: str
+    entity: str
+    item: str
+    detail: str
+    score: float | None = None
+
+
+PROBLEM_KINDS = (
+    "label-mismatch",
+    "type-mismatch",
+    "redirect",
+    "missing-item",
+    "duplicate-item",
+    "several-items",
+    "no-record",
+    "bad-record",
+)
+
+
+@dataclass
+class LinkStatus:
+    """The outcome for one link: labels compared, type checked."""
+
+    entity: str
+    item: str
+    label_score: float
+    label_language: str | None
+    ours: str
+    theirs: str
+    type_checked: bool
+    type_fits: bool | None
+    ok: bool
+
+
+@dataclass
+class CheckReport:
+    endpoint: str
+    links: list[LinkStatus]
+    problems: list[Problem]
+    unlinked: list[dict[str, str]]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems)
+
+    def to_json(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "links": [asdict(link) for link in self.links],
+            "problems": [asdict(problem) for problem in self.problems],
+            "unlinked": self.unlinked,
+            "summary": {
+                "links": len(self.links),
+                "problems": len(self.problems),
+                "unlinked": len(self.unlinked),
+            },
+        }
+
+
+def _unlinked_rows(graph: LocalGraph) -> list[dict[str, str]]:
+    return [
+        {
+            "entity": e.short,
+            "label_en": e.label("en"),
+            "label_zh": e.label("zh"),
+            "wikipedia_page": e.pages[0] if e.pages else "",
+        }
+        for e in graph.unlinked()
+    ]
+
+
+def check(
+    graph: LocalGraph, client: SparqlClient, rules: Sequence[TypeRule] = TYPE_FIT
+) -> CheckReport:
+    """Check every link of the graph against the endpoint (see the module docstring)."""
+    linked = graph.linked()
+    problems: list[Problem] = []
+
+    # Local checks first: they need no endpoint.
+    by_item: dict[str, list[str]] = defaultdict(list)
+    for entity in linked:
+        for item in entity.items:
+            by_item[item].append(entity.iri)
+        if len(entity.items) > 1:
+            problems.append(
+                Problem(
+                    "several-items",
+                    entity.short,
+                    ", ".join(short(i) for i in entity.items),
+                    f"{entity.short} is linked to {len(entity.items)} items",
+                )
+            )
+    for item, entities in sorted(by_item.items()):
+        if len(entities) > 1:
+            names = ", ".join(short(e) for e in entities)
+            for entity in entities:
+                problems.append(
+                    Problem(
+                        "duplicate-item",
+                        short(entity),
+                        short(item),
+                        f"{short(item)} is linked from {len(entities)} entities: {names}",
+                    )
+                )
+    records = graph.link_records()
+    recorded = {(r.entity, r.item) for r in records}
+    for entity in linked:
+        for item in entity.items:
+            if (entity.iri, item) not in recorded:
+                problems.append(
+                    Problem(
+                        "no-record",
+                        entity.short,
+                        short(item),
+                        "no tkg:WikidataLink record gives the evidence for this link",
+                    )
+                )
+    linked_pairs = {(e.iri, i) for e in linked for i in e.items}
+    for record in records:
+        if record.entity is None or record.item is None or not record.evidence_urls:
+            problems.append(
+                Problem(
+                    "bad-record",
+                    short(record.entity or record.iri),
+                    short(record.item or ""),
+                    f"{short(record.iri)} lacks tkg:linkedEntity, tkg:linkedItem "
+                    "or tkg:evidenceUrl",
+                )
+            )
+        elif (record.entity, record.item) not in linked_pairs:
+            problems.append(
+                Problem(
+                    "bad-record",
+                    short(record.entity),
+                    short(record.item),
+                    f"{short(record.iri)} records a link that the graph does not state",
+                )
+            )
+
+    # Then what the endpoint says.
+    all_items = sorted(by_item)
+    facts = fetch_items(client, all_items)
+    expected = {e.iri: expected_classes(graph, e, rules) for e in linked}
+    classes = {cls for table in expected.values() for cls in table}
+    fit = fetch_type_fit(client, [i for i in all_items if facts[i].exists], classes)
+
+    statuses: list[LinkStatus] = []
+    for entity in linked:
+        for item in entity.items:
+            fact = facts[item]
+            ok = True
+            if not fact.exists:
+                problems.append(
+                    Problem(
+                        "missing-item",
+                        entity.short,
+                        short(item),
+                        f"{short(item)} has no data on the endpoint (deleted, or never existed)",
+                    )
+                )
+                statuses.append(
+                    LinkStatus(entity.short, short(item), 0.0, None, "", "", False, None, False)
+                )
+                continue
+            if fact.redirect:
+                # A redirect has no labels or types of its own: the target is what to check.
+                problems.append(
+                    Problem(
+                        "redirect",
+                        entity.short,
+                        short(item),
+                        f"{short(item)} redirects to {short(fact.redirect)}; "
+                        "link the target instead",
+                    )
+                )
+                statuses.append(
+                    LinkStatus(entity.short, short(item), 0.0, None, "", "", False, None, False)
+                )
+                continue
+            comparison = compare_labels(entity, fact)
+            if not comparison.matches:
+                if comparison.best_language is None:
+                    detail = "no label in a language both sides have (en, zh, ru)"
+                else:
+                    detail = (
+                        f"best match {comparison.best_score:.2f} ({comparison.best_language}): "
+                        f"ours {comparison.ours!r}, Wikidata {comparison.theirs!r}"
+                    )
+                problems.append(
+                    Problem(
+                        "label-mismatch", entity.short, short(item), detail, comparison.best_score
+                    )
+                )
+                ok = False
+            table = expected[entity.iri]
+            type_fits = None
+            # An item without any P31 cannot be judged; only a P31 that leads to none of the
+            # expected classes is a misfit.
+            if table and fact.types:
+                type_fits = bool(fit.get(item, set()) & set(table))
+                if not type_fits:
+                    wanted = " or ".join(
+                        f"{label} ({qid(c)})" for c, label in sorted(table.items())
+                    )
+                    got = ", ".join(sorted(qid(t) for t in fact.types)) or "none"
+                    problems.append(
+                        Problem(
+                            "type-mismatch",
+                            entity.short,
+                            short(item),
+                            f"expected an instance of {wanted}; P31 is {got}",
+                        )
+                    )
+                    ok = False
+            statuses.append(
+                LinkStatus(
+                    entity.short,
+                    short(item),
+                    comparison.best_score,
+                    comparison.best_language,
+                    comparison.ours,
+                    comparison.theirs,
+                    type_fits is not None,
+                    type_fits,
+                    ok
+                    and not any(
+                        p.entity == entity.short
+                        and p.kind in ("duplicate-item", "several-items", "no-record")
+                        for p in problems
+                    ),
+                )
+            )
+    order = {kind: n for n, kind in enumerate(PROBLEM_KINDS)}
+    problems.sort(key=lambda p: (order.get(p.kind, 99), p.entity, p.item))
+    return CheckReport(client.endpoint, statuses, problems, _unlinked_rows(graph))
+
+
+# -- resolve -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Resolution:
+    """The outcome for one unlinked entity with a Chinese Wikipedia page."""
+
+    entity: str
+    page: str
+    title: str
+    item: str | None
+    status: str  # accepted | no-sitelink | label-mismatch | ambiguous | taken
+    detail: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ResolveReport:
+    endpoint: str
+    retrieved: str
+    resolutions: list[Resolution]
+    new_links: list[NewLink]
+    written_to: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "retrieved": self.retrieved,
+            "resolutions": [asdict(r) for r in self.resolutions],
+            "accepted": len(self.new_links),
+            "written_to": self.written_to,
+        }
+
+
+def _sitelinks(client: SparqlClient, titles: Sequence[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = defaultdict(set)
+    for chunk in _chunks(sorted(set(titles))):
+        values = " ".join(_sparql_literal(title, "zh") for title in chunk)
+        query = _PREFIXES + (
+            "SELECT ?title ?item WHERE {\n"
+            f"  VALUES ?title {{ {values} }}\n"
+            "  ?page schema:about ?item ;\n"
+            "        schema:isPartOf <https://zh.wikipedia.org/> ;\n"
+            "        schema:name ?title .\n}"
+        )
+        for row in client.select(query):
+            if "title" in row and "item" in row and row["item"].value.startswith(WD):
+                found[row["title"].value].add(row["item"].value)
+    return found
+
+
+def _sparql_literal(text: str, lang: str | None = None) -> str:
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    )
+    return f'"{escaped}"' + (f"@{lang}" if lang else "")
+
+
+def resolve(
+    graph: LocalGraph,
+    client: SparqlClient,
+    *,
+    retrieved: str | None = None,
+    entities: Sequence[str] | None = None,
+) -> ResolveReport:
+    """Find items for unlinked entities through their zh.wikipedia sitelinks (nothing written)."""
+    retrieved = retrieved or dt.date.today().isoformat()
+    candidates = graph.unlinked()
+    if entities:
+        wanted = {graph.entity(name).iri for name in entities}
+        candidates = [e for e in candidates if e.iri in wanted]
+    pages = [(e, page, wikipedia_title(page)) for e in candidates for page in e.pages]
+    pages = [(e, page, title) for e, page, title in pages if title]
+    sitelinks = _sitelinks(client, [title for _, _, title in pages])
+    items = {item for found in sitelinks.values() for item in found}
+    facts = fetch_items(client, items)
+    taken = {item: e.iri for e in graph.linked() for item in e.items}
+
+    resolutions: list[Resolution] = []
+    proposals: dict[str, list[tuple[Resolution, Entity]]] = defaultdict(list)
+    for entity, page, title in pages:
+        found = sorted(sitelinks.get(title, set()))
+        if not found:
+            resolutions.append(
+                Resolution(
+                    entity.short,
+                    page,
+                    title,
+                    None,
+                    "no-sitelink",
+                    "no Wikidata item has this zh.wikipedia page as sitelink "
+                    "(a redirect, a missing page, or a spelling variant)",
+                )
+            )
+            continue
+        if len(found) > 1:
+            resolutions.append(
+                Resolution(
+                    entity.short,
+                    page,
+                    title,
+                    None,
+                    "ambiguous",
+                    "several items claim this page: " + ", ".join(short(i) for i in found),
+                )
+            )
+            continue
+        item = found[0]
+        fact = facts.get(item) or ItemFacts(item)
+        comparison = compare_labels(entity, fact, ("zh", "en"))
+        mismatched = [g for g, s in comparison.per_language.items() if s < SIMILARITY_THRESHOLD]
+        resolution = Resolution(
+            entity.short, page, title, short(item), "accepted", "", comparison.per_language
+        )
+        if fact.redirect:
+            resolution.status, resolution.detail = (
+                "ambiguous",
+                f"{short(item)} redirects to {short(fact.redirect)}",
+            )
+        elif not comparison.per_language:
+            resolution.status = "label-mismatch"
+            resolution.detail = "no zh or en label on both sides to compare"
+        elif mismatched:
+            resolution.status = "label-mismatch"
+            resolution.detail = "; ".join(
+                f"{g}: ours {entity.names(g)!r}, Wikidata {fact.names(g)!r} "
+                f"({comparison.per_language[g]:.2f})"
+                for g in mismatched
+            )
+        elif item in taken and taken[item] != entity.iri:
+            resolution.status = "taken"
+            resolution.detail = f"{short(item)} is already linked to {short(taken[item])}"
+        else:
+            resolution.detail = "labels match: " + ", ".join(
+                f"{g} {s:.2f}" for g, s in sorted(comparison.per_language.items())
+            )
+        resolutions.append(resolution)
+        if resolution.status == "accepted":
+            proposals[entity.iri].append((resolution, entity))
+
+    # One entity, several items through several pages; or one item for several entities.
+    by_item: dict[str, list[str]] = defaultdict(list)
+    for iri, found in proposals.items():
+        for resolution, _ in found:
+            by_item[resolution.item].append(iri)
+    new_links: list[NewLink] = []
+    for _iri, found in sorted(proposals.items()):
+        items_here = sorted({r.item for r, _ in found})
+        if len(items_here) > 1:
+            for resolution, _ in found:
+                resolution.status = "ambiguous"
+                resolution.detail = "the entity's pages lead to several items: " + ", ".join(
+                    items_here
+                )
+            continue
+        item_short = items_here[0]
+        if len(set(by_item[item_short])) > 1:
+            others = ", ".join(sorted(short(e) for e in set(by_item[item_short])))
+            for resolution, _ in found:
+                resolution.status = "ambiguous"
+                resolution.detail = f"{item_short} is the sitelink of several entities: {others}"
+            continue
+        resolution, entity = found[0]
+        item = item_iri(item_short[3:])
+        fact = facts[item]
+        quote = (
+            f"The zh.wikipedia page {resolution.title} is the sitelink of {qid(item)}; "
+            f"Wikidata labels: {fact.label('zh') or '-'} (zh), {fact.label('en') or '-'} (en)"
+        )
+        new_links.append(NewLink(entity.iri, item, resolution.page, quote, retrieved, "sitelink"))
+    order = {"accepted": 0, "label-mismatch": 1, "ambiguous": 2, "taken": 3, "no-sitelink": 4}
+    resolutions.sort(key=lambda r: (order.get(r.status, 9), r.entity, r.page))
+    return ResolveReport(client.endpoint, retrieved, resolutions, new_links)
+
+
+def write_links(graph: LocalGraph, new_links: Sequence[NewLink], retrieved: str) -> str:
+    """Append ``new_links`` to the graph's link file atomically; return the text appended."""
+    taken = {record.iri for record in graph.link_records()}
+    text = render_new_links(
+        list(new_links),
+        taken,
+        f"Resolved through zh.wikipedia sitelinks by `treatykg link resolve` on {retrieved}.",
+    )
+    if text:
+        append_atomically(graph.link_file, text)
+    return text
+
+
+# -- suggest ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    item: str
+    score: float
+    matched: list[str]
+    label_en: str
+    label_zh: str
+    description_en: str
+    description_zh: str
+    type_fits: bool | None
+
+
+@dataclass
+class Suggestion:
+    entity: str
+    label_en: str
+    label_zh: str
+    candidates: list[Candidate]
+
+
+_TAG_VARIANTS = {
+    "zh": ("zh", "zh-hans", "zh-cn", "zh-hant", "zh-tw", "zh-hk"),
+    "en": ("en",),
+    "ru": ("ru",),
+}
+
+
+def suggest(
+    graph: LocalGraph,
+    client: SparqlClient,
+    *,
+    entities: Sequence[str] | None = None,
+    limit: int = 5,
+    rules: Sequence[TypeRule] = TYPE_FIT,
+) -> list[Suggestion]:
+    """Propose ranked candidate items for unlinked entities, found by exact label or alias.
+
+    Score: 1 for each language in which a Wikidata label equals one of our names, 0.5 where
+    only an alias does, plus 0.5 when the item's type fits our class (see :data:`TYPE_FIT`),
+    minus 1 when it does not fit. Nothing is written.
+    """
+    targets = graph.unlinked()
+    if entities:
+        wanted = {graph.entity(name).iri for name in entities}
+        targets = [e for e in graph.entities().values() if e.iri in wanted]
+    needles: dict[tuple[str, str], set[str]] = defaultdict(set)  # (text, tag) → entities
+    for entity in targets:
+        for group, tags in _TAG_VARIANTS.items():
+            for name in entity.names(group):
+                for tag in tags:
+                    needles[(name, tag)].add(entity.iri)
+    hits: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    keys = sorted(needles)
+    for chunk in _chunks(keys, 100):
+        values = " ".join(_sparql_literal(text, tag) for text, tag in chunk)
+        query = _PREFIXES + (
+            "SELECT DISTINCT ?needle ?item ?how WHERE {\n"
+            f"  VALUES ?needle {{ {values} }}\n"
+            '  { ?item rdfs:label ?needle . BIND("label" AS ?how) }\n'
+            '  UNION { ?item skos:altLabel ?needle . BIND("alias" AS ?how) }\n'
+            '  FILTER(STRSTARTS(STR(?item), "http://www.wikidata.org/entity/Q"))\n}'
+        )
+        for row in client.select(query):
+            needle, item, how = row.get("needle"), row.get("item"), row.get("how")
+            if needle is None or item is None or how is None:
+                continue
+            key = (needle.value, (needle.lang or "").lower())
+            for entity in needles.get(key, ()):
+                group = lang_group(key[1]) or key[1]
+                previous = hits[entity][item.value].get(group)
+                if previous != "label":
+                    hits[entity][item.value][group] = how.value
+    all_items = {item for found in hits.values() for item in found}
+    facts = fetch_items(client, all_items)
+    expected = {e.iri: expected_classes(graph, e, rules) for e in targets}
+    classes = {c for table in expected.values() for c in table}
+    fit = fetch_type_fit(client, all_items, classes)
+
+    suggestions = []
+    for entity in targets:
+        candidates = []
+        for item, matched in hits.get(entity.iri, {}).items():
+            score = sum(1.0 if how == "label" else 0.5 for how in matched.values())
+            fact = facts.get(item) or ItemFacts(item)
+            table = expected[entity.iri]
+            type_fits = None
+            # An item without any P31 cannot be judged; only a P31 that leads to none of the
+            # expected classes is a misfit.
+            if table and fact.types:
+                type_fits = bool(fit.get(item, set()) & set(table))
+                score += 0.5 if type_fits else -1.0
+            candidates.append(
+                Candidate(
+                    short(item),
+                    round(score, 2),
+                    sorted(f"{g}:{how}" for g, how in matched.items()),
+                    fact.label("en"),
+                    fact.label("zh"),
+                    fact.description("en"),
+                    fact.description("zh"),
+                    type_fits,
+                )
+            )
+        candidates.sort(key=lambda c: (-c.score, int(c.item[4:]) if c.item[4:].isdigit() else 0))
+        suggestions.append(
+            Suggestion(entity.short, entity.label("en"), entity.label("zh"), candidates[:limit])
+        )
+    return suggestions
+
+
+# -- diff ----------------------------------------------------------------------------------------
+
+_DATE_TYPES = {
+    "http://www.w3.org/2001/XMLSchema#date": 11,
+    "http://www.w3.org/2001/XMLSchema#dateTime": 11,
+    "http://www.w3.org/2001/XMLSchema#gYearMonth": 10,
+    "http://www.w3.org/2001/XMLSchema#gYear": 9,
+}
+
+
+@dataclass
+class Statement:
+    """One of our statements mapped to Wikidata: item, property, value, and its source."""
+
+    entity: str
+    property: str  # our property, prefixed
+    wikidata_property: str  # P…
+    item: str  # Q…
+    value: str  # Q… for items, the lexical form for literals
+    value_kind: str  # item | time | string
+    precision: int | None
+    source_graph: str
+    status: str = ""  # same | missing | different
+    wikidata_values: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DiffReport:
+    endpoint: str
+    statements: list[Statement]
+    skipped: list[dict[str, str]]
+
+    def to_json(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "statements": [asdict(s) for s in self.statements],
+            "skipped": self.skipped,
+            "summary": {
+                status: sum(1 for s in self.statements if s.status == status)
+                for status in ("same", "missing", "different")
+            },
+        }
+
+
+def _our_statements(graph: LocalGraph) -> tuple[list[Statement], list[dict[str, str]]]:
+    mapping = graph.wikidata_properties()
+    items_of = {e.iri: e.items[0] for e in graph.linked() if len(e.items) == 1}
+    statements: dict[tuple, Statement] = {}
+    skipped: list[dict[str, str]] = []
+    for entity_iri, item in sorted(items_of.items()):
+        for prop, wdt in mapping.items():
+            for quad in graph.store.quads_for_pattern(
+                ox.NamedNode(entity_iri), ox.NamedNode(prop), None, None
+            ):
+                obj = quad.object
+                graph_name = (
+                    quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else ""
+                )
+                pid = wdt.rsplit("/", 1)[-1]
+                base = dict(
+                    entity=short(entity_iri),
+                    property=_prefixed(prop),
+                    wikidata_property=pid,
+                    item=qid(item),
+                    source_graph=graph_name,
+                )
+                if isinstance(obj, ox.NamedNode):
+                    target = items_of.get(obj.value)
+                    if target is None:
+                        skipped.append(
+                            {
+                                "entity": short(entity_iri),
+                                "property": _prefixed(prop),
+                                "value": short(obj.value),
+                                "reason": "the value has no (single) Wikidata link",
+                            }
+                        )
+                        continue
+                    statement = Statement(
+                        **base, value=qid(target), value_kind="item", precision=None
+                    )
+                elif isinstance(obj, ox.Literal):
+                    datatype = obj.datatype.value if obj.datatype else ""
+                    if datatype in _DATE_TYPES:
+                        statement = Statement(
+                            **base,
+                            value=obj.value,
+                            value_kind="time",
+                            precision=_DATE_TYPES[datatype],
+                        )
+                    else:
+                        statement = Statement(
+                            **base, value=obj.value, value_kind="string", precision=None
+                        )
+                else:
+                    continue
+                key = (statement.item, pid, statement.value)
+                statements.setdefault(key, statement)
+    return list(statements.values()), skipped
+
+
+def _prefixed(iri: str) -> str:
+    return "tkg:" + iri[len(str(TKG)) :] if iri.startswith(str(TKG)) else iri
+
+
+def _same_value(statement: Statement, theirs: Term) -> bool:
+    if statement.value_kind == "item":
+        return theirs.is_iri and theirs.value == WD + statement.value
+    if statement.value_kind == "time":
+        # Wikidata's truthy dates are xsd:dateTime at midnight; month and year precision are
+        # written with day (and month) 01. Compare at our precision.
+        value = theirs.value.lstrip("+")
+        ours = statement.value
+        if statement.precision == 9:
+            return value[:4] == ours[:4]
+        if statement.precision == 10:
+            return value[:7] == ours[:7]
+        return value[:10] == ours[:10]
+    return theirs.value == statement.value
+
+
+def diff(graph: LocalGraph, client: SparqlClient) -> DiffReport:
+    """Compare our mapped statements with the endpoint's truthy ``wdt:`` statements."""
+    statements, skipped = _our_statements(graph)
+    pairs = sorted({(s.item, s.wikidata_property) for s in statements})
+    theirs: dict[tuple[str, str], list[Term]] = defaultdict(list)
+    for chunk in _chunks(pairs):
+        values = " ".join(f"(wd:{item} wdt:{pid})" for item, pid in chunk)
+        query = _PREFIXES + (
+            f"SELECT ?item ?prop ?value WHERE {{\n  VALUES (?item ?prop) {{ {values} }}\n"
+            "  ?item ?prop ?value .\n}"
+        )
+        for row in client.select(query):
+            if {"item", "prop", "value"} <= set(row):
+                key = (qid(row["item"].value), row["prop"].value.rsplit("/", 1)[-1])
+                theirs[key].append(row["value"])
+    for statement in statements:
+        values = theirs.get((statement.item, statement.wikidata_property), [])
+        statement.wikidata_values = sorted(
+            qid(v.value) if v.is_iri and v.value.startswith(WD) else v.value for v in values
+        )
+        if any(_same_value(statement, v) for v in values):
+            statement.status = "same"
+        elif values:
+            statement.status = "different"
+        else:
+            statement.status = "missing"
+    order = {"missing": 0, "different": 1, "same": 2}
+    statements.sort(key=lambda s: (order[s.status], s.entity, s.wikidata_property, s.value))
+    return DiffReport(client.endpoint, statements, skipped)
+
+
+def source_urls(graph: LocalGraph) -> dict[str, str]:
+    """Return ``{named graph IRI: URL of its source}`` for the QuickStatements references.
+
+    The graph's source (``g:… tkg:graphSource source:…``) gives its URL through the first of
+    ``schema:url``, ``foaf:page``, ``dcterms:source``, ``prov:hadPrimarySource``,
+    ``rdfs:seeAlso`` that is an http(s) IRI; failing that, the source IRI itself.
+    """
+    url_properties = (
+        "https://schema.org/url", "http://schema.org/url", "http://xmlns.com/foaf/0.1/page",
+        "http://purl.org/dc/terms/source", "http://www.w3.org/ns/prov#hadPrimarySource",
+        "http://www.w3.org/2000/01/rdf-schema#seeAlso", "http://purl.org/dc/terms/identifier",
+    )  # fmt: skip
+    found = {}
+    for quad in graph.store.quads_for_pattern(None, ox.NamedNode(str(TKG.graphSource)), None, None):
+        if not isinstance(quad.object, ox.NamedNode) or not isinstance(quad.subject, ox.NamedNode):
+            continue
+        source = quad.object.value
+        url = None
+        for prop in url_properties:
+            for q in graph.store.quads_for_pattern(
+                ox.NamedNode(source), ox.NamedNode(prop), None, None
+            ):
+                candidate = q.object.value
+                if candidate.startswith(("http://", "https://")):
+                    url = candidate
+                    break
+            if url:
+                break
+        found[quad.subject.value] = url or source
+    return found
+
+
+def _qs_time(value: str, precision: int) -> str:
+    if precision == 9:
+        return f"+{value[:4]}-00-00T00:00:00Z/9"
+    if precision == 10:
+        return f"+{value[:7]}-00T00:00:00Z/10"
+    return f"+{value[:10]}T00:00:00Z/11"
+
+
+def quickstatements(report: DiffReport, graph: LocalGraph, retrieved: str | None = None) -> str:
+    """Return the missing statements as QuickStatements (v1, tab-separated) lines.
+
+    Each line carries a reference: S854 (reference URL) the source of the statement's named
+    graph, S813 (retrieved) the date. For an editor to review before running, never to run
+    blindly.
+    """
+    retrieved = retrieved or dt.date.today().isoformat()
+    urls = source_urls(graph)
+    lines = []
+    for s in report.statements:
+        if s.status != "missing":
+            continue
+        if s.value_kind == "item":
+            value = s.value
+        elif s.value_kind == "time":
+            value = _qs_time(s.value, s.precision or 11)
+        else:
+            value = _qs_string(s.value)
+        url = urls.get(s.source_graph, s.source_graph)
+        lines.append(
+            "\t".join(
+                [
+                    s.item,
+                    s.wikidata_property,
+                    value,
+                    "S854",
+                    _qs_string(url),
+                    "S813",
+                    f"+{retrieved}T00:00:00Z/11",
+                ]
+            )
+        )
+    return "".join(line + "\n" for line in lines)
+
+
+def _qs_string(text: str) -> str:
+    return '"' + text.replace('"', "'") + '"'
+
+
+# -- the evidence table --------------------------------------------------------------------------
+
+
+def verified_rows(tsv: Path | str) -> dict[str, str]:
+    """Return ``{slug: QID}`` for the rows of a research TSV whose status is ``verified``."""
+    out = {}
+    with open(tsv, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if (row.get("status") or "").strip() == "verified" and (row.get("qid") or "").strip():
+                out[row["slug"].strip()] = row["qid"].strip()
+    return out
