@@ -14,6 +14,7 @@ make the graph non-conforming: only ``sh:Violation`` results do.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ from rdflib.term import Node
 
 from treatykg import loading
 from treatykg.errors import InputError, TreatyKGError
-from treatykg.namespaces import PREFIXES, prefixed_name
+from treatykg.namespaces import PREFIXES, TKG, prefixed_name
+from treatykg.reasoning import owl_rl_inconsistencies
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -220,12 +222,16 @@ def validate(
     shape_files: Iterable[Path | str] | None = None,
     *,
     with_ontology: bool = True,
+    owl_rl: bool = False,
 ) -> Report:
     """Validate data against SHACL shapes and return a :class:`Report`.
 
     ``data_files`` None means the project's ontology and graph; given files are validated
     together with ``ontology/`` (unless ``with_ontology`` is false). ``shape_files`` None means
-    ``shapes/*.ttl``. Raises :class:`InputError`/:class:`ParseError` for bad files.
+    ``shapes/*.ttl``. ``owl_rl`` also checks the data's consistency under the OWL 2 RL rules
+    (:mod:`treatykg.reasoning`); each inconsistency becomes a violation whose constraint
+    component is ``tkg:OwlRlConsistency``. Raises :class:`InputError`/:class:`ParseError` for
+    bad files.
 
     >>> report = validate()
     >>> report.conforms  # doctest: +SKIP
@@ -243,6 +249,8 @@ def validate(
 
     data = loading.merged_graph(files)
     shapes = loading.merged_graph(shapes_list)
+    # Before SHACL, which (inplace) may add to `data`.
+    inconsistencies = owl_rl_inconsistencies(data) if owl_rl else []
     try:
         with loading.quiet_literal_warnings():
             conforms, report_graph, _text = pyshacl.validate(
@@ -257,4 +265,37 @@ def validate(
         raise InputError(f"the shapes cannot be used: {error.message}") from None
     except RecursionError:
         raise TreatyKGError("SHACL validation failed: recursive shapes") from None
-    return Report(conforms=bool(conforms), results=_results(report_graph), graph=report_graph)
+    for message in inconsistencies:
+        _add_inconsistency(report_graph, message)
+    if inconsistencies:
+        report = report_graph.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
+        report_graph.set((report, SH.conforms, Literal(False)))
+    return Report(
+        conforms=bool(conforms) and not inconsistencies,
+        results=_results(report_graph),
+        graph=report_graph,
+    )
+
+
+OWL_RL_CONSISTENCY = TKG.OwlRlConsistency
+"""The constraint component named by results of the OWL 2 RL consistency check."""
+
+_LAST_IRI = re.compile(r"(https?://[^\s<>\"]+)\s*$")
+
+
+def _add_inconsistency(report_graph: Graph, message: str) -> None:
+    """Add an OWL 2 RL inconsistency to a SHACL report graph as a violation result.
+
+    Its focus node is the IRI the message ends with (owlrl names the offending individual
+    last), or the message has none.
+    """
+    report = report_graph.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
+    result = BNode()
+    report_graph.add((report, SH.result, result))
+    report_graph.add((result, RDF.type, SH.ValidationResult))
+    report_graph.add((result, SH.resultSeverity, SH.Violation))
+    report_graph.add((result, SH.sourceConstraintComponent, OWL_RL_CONSISTENCY))
+    report_graph.add((result, SH.resultMessage, Literal(f"OWL 2 RL: {message}")))
+    match = _LAST_IRI.search(message)
+    if match:
+        report_graph.add((result, SH.focusNode, URIRef(match.group(1))))

@@ -1,4 +1,4 @@
-"""``treatykg validate [FILE ...] [--format text|turtle|json]``."""
+"""``treatykg validate [FILE ...] [--format text|turtle|json] [--owl-rl]``."""
 
 from __future__ import annotations
 
@@ -24,11 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--format", choices=list(_FORMATS), default="text", help="report format (default: text)"
     )
+    parser.add_argument(
+        "--owl-rl",
+        action="store_true",
+        help="also check that the data is consistent under the OWL 2 RL rules (about 2 s more)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, print the report on stdout, return 0 if it conforms and 1 if not."""
-    report = validate(args.files or None)
+    report = validate(args.files or None, owl_rl=args.owl_rl)
     print(getattr(report, _FORMATS[args.format])(), end="")
     return 0 if report.conforms else 1
