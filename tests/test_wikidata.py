@@ -1,16 +1,20 @@
 """Links to Wikidata: the link file, `treatykg link check | resolve | suggest | diff`, the client's
 network behaviour and the federated queries.
 
-No test reaches the internet. A Wikidata-shaped fixture (tests/fixtures/wikidata/items.ttl, made
-from the verified research rows, plus planted-items.ttl, made-up items in the range Q9000000xx)
-is loaded into the session's local ``oxigraph serve``; the client's retries are tested against a
-tiny ``http.server`` on 127.0.0.1.
+No test reaches the internet: every connection and name lookup this process makes is refused
+unless it is to this machine (:func:`no_internet`). A Wikidata-shaped fixture
+(tests/fixtures/wikidata/items.ttl, made from the verified research rows, plus planted-items.ttl,
+made-up items in the range Q9000000xx) is loaded into an ``oxigraph serve`` on 127.0.0.1 that
+this module starts, keeps by its pid and stops (that process only); the client's retries are
+tested against a tiny ``http.server`` on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import csv
+import http
 import http.server
+import ipaddress
 import json
 import re
 import shutil
@@ -29,7 +33,14 @@ from treatykg.cli import main
 from treatykg.errors import InputError, ParseError
 from treatykg.namespaces import TKG, WD
 from treatykg.paths import graph_dir
-from treatykg.wikidata_client import USER_AGENT, EndpointError, SparqlClient, retry_after_seconds
+from treatykg.server import OxigraphServer
+from treatykg.wikidata_client import (
+    USER_AGENT,
+    WIKIDATA_SPARQL,
+    EndpointError,
+    SparqlClient,
+    retry_after_seconds,
+)
 from treatykg.wikidata_links import (
     LocalGraph,
     append_atomically,
@@ -49,9 +60,54 @@ FAKE_RANGE = range(900_000_000, 900_000_100)
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def _local(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # a Unix socket path, or a file descriptor
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_internet() -> Iterator[None]:
+    """Refuse every connection and name lookup of this process that is not to this machine."""
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if not _local(host):
+            raise OSError(f"the tests do not reach the internet (connection to {host})")
+        return real_connect(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _local(host):
+            raise socket.gaierror(f"the tests do not reach the internet (lookup of {host})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield
+
+
 @pytest.fixture(scope="module")
 def graph() -> LocalGraph:
     return LocalGraph.load()
+
+
+def _link(command: str, endpoint: str, *extra: str) -> list[str]:
+    """Return the argument list of ``treatykg link COMMAND --endpoint ENDPOINT …``."""
+    return ["link", command, "--endpoint", endpoint, *extra]
+
+
+def _json_of(args: list[str], capsys: pytest.CaptureFixture[str]):
+    """Run ``treatykg ARGS --format json``, expect exit status 0, return the parsed output."""
+    assert main([*args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
 
 
 # --- the link file ------------------------------------------------------------------------------
@@ -142,17 +198,18 @@ def test_the_wikidata_graph_names_its_source_and_describes_it(graph):
     )
 
 
-def test_the_readme_lists_the_unlinked_entities(graph):
+def test_the_readme_lists_the_linked_and_the_unlinked_entities(graph):
     text = README.read_text(encoding="utf-8")
     assert "## Linking to Wikidata" in text
-    section = text.split("## Linking to Wikidata", 1)[1]
-    unlinked = [e.short for e in graph.unlinked()]
-    assert unlinked, "every entity is linked: update this test and the README"
-    missing = [name for name in unlinked if f"`{name}`" not in section]
-    assert missing == [], "unlinked entities missing from the README section"
-    linked = [e.short for e in graph.linked()]
-    listed_as_unlinked = section.split("Unlinked", 1)[-1]
-    assert [n for n in linked if f"`{n}`" in listed_as_unlinked] == [], "linked ones listed"
+    section = text.split("## Linking to Wikidata", 1)[1].split("\n## ", 1)[0]
+    linked_part, unlinked_part = section.split("### Unlinked entities", 1)
+    table = {
+        (match[1], match[2])
+        for match in re.finditer(r"^\| `([a-z]+:[a-z0-9-]+)` \| (Q\d+) \|", linked_part, re.M)
+    }
+    assert table == {(e.short, qid(e.items[0])) for e in graph.linked()}
+    listed = set(re.findall(r"^- `([a-z]+:[a-z0-9-]+)` — ", unlinked_part, re.M))
+    assert listed == {e.short for e in graph.unlinked()}
 
 
 # --- small pieces -------------------------------------------------------------------------------
@@ -225,12 +282,12 @@ class _Script(http.server.BaseHTTPRequestHandler):
         status, headers, body, delay = self.server.script.pop(0)
         if delay:
             time.sleep(delay)
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        # Written as raw bytes, so that a script can also promise more than it sends.
+        fields = {"Content-Length": str(len(body)), "Connection": "close", **headers}
+        head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}"]
+        head += [f"{name}: {value}" for name, value in fields.items()]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        self.close_connection = True
 
     def log_message(self, *args) -> None:
         pass
@@ -331,19 +388,33 @@ def test_a_bad_endpoint_url_is_refused(capsys):
 
 
 @pytest.fixture(scope="module")
-def endpoint(oxigraph_server) -> str:
-    """The session's Oxigraph server holding the fixture in its default graph."""
-    oxigraph_server.clear()
-    for name in ("items.ttl", "planted-items.ttl"):
-        request = urllib.request.Request(
-            oxigraph_server.store_url + "?default",
-            method="POST",
-            data=(FIXTURES / name).read_bytes(),
-            headers={"Content-Type": "text/turtle"},
-        )
-        with _OPENER.open(request, timeout=30):
-            pass
-    return oxigraph_server.query_url
+def wikidata_server() -> Iterator[OxigraphServer]:
+    """An ``oxigraph serve`` (in memory, 127.0.0.1) of this module's own, holding the fixture.
+
+    It is kept by its pid and stopped at the end of the module: that process and no other.
+    """
+    server = OxigraphServer(union_default_graph=False).start()
+    try:
+        for name in ("items.ttl", "planted-items.ttl"):
+            request = urllib.request.Request(
+                server.store_url + "?default",
+                method="POST",
+                data=(FIXTURES / name).read_bytes(),
+                headers={"Content-Type": "text/turtle"},
+            )
+            with _OPENER.open(request, timeout=30):
+                pass
+        yield server
+    finally:
+        pid = server.pid
+        server.stop()
+        assert pid is not None and server.pid is None
+
+
+@pytest.fixture(scope="module")
+def endpoint(wikidata_server: OxigraphServer) -> str:
+    """The SPARQL query URL of the module's Wikidata-shaped server."""
+    return wikidata_server.query_url
 
 
 def _links_copy(tmp_path: Path, *extra: str) -> Path:
@@ -370,53 +441,64 @@ def test_check_finds_the_real_links_consistent_with_the_fixture(endpoint, graph)
 def test_check_catches_every_planted_defect_and_exits_1(endpoint, tmp_path, capsys):
     bad = tmp_path / "bad-links.ttl"
     shutil.copy(FIXTURES / "bad-links.ttl", bad)
-    code = main(
-        ["link", "check", "--endpoint", endpoint, "--links-file", str(bad), "--format", "json"]
-    )
+    code = main(_link("check", endpoint, "--links-file", str(bad), "--format", "json"))
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["ok"] is False
     found = {(p["kind"], p["entity"], p["item"]) for p in report["problems"]}
     assert found == {
         ("label-mismatch", "state:japan", "wd:Q900000010"),
         ("type-mismatch", "person:zhou-enlai", "wd:Q900000011"),
+        ("type-mismatch", "place:moscow", "wd:Q900000014"),
         ("duplicate-item", "state:prc", "wd:Q148"),
         ("duplicate-item", "state:roc", "wd:Q148"),
         ("label-mismatch", "state:roc", "wd:Q148"),  # 中華民國 is not 中华人民共和国
         ("redirect", "state:ussr", "wd:Q900000012"),
         ("missing-item", "place:beijing", "wd:Q900000013"),
         ("no-record", "place:xinjiang", "wd:Q34800"),
+        ("contradiction", "place:central-asia", "wd:Q27275"),
     }
-    by_kind = {p["kind"]: p for p in report["problems"]}
-    assert by_kind["label-mismatch"]["score"] < wikidata.SIMILARITY_THRESHOLD
-    assert "human (Q5)" in by_kind["type-mismatch"]["detail"]
-    assert "Q900000099" in by_kind["type-mismatch"]["detail"]
-    assert "wd:Q15180" in by_kind["redirect"]["detail"]
+    details = {(p["kind"], p["entity"]): p for p in report["problems"]}
+    wrong_label = details[("label-mismatch", "state:japan")]
+    assert wrong_label["score"] < wikidata.SIMILARITY_THRESHOLD
+    assert "Planted wrong label" in wrong_label["detail"]
+    wrong_type = details[("type-mismatch", "person:zhou-enlai")]["detail"]
+    assert "human (Q5)" in wrong_type and "Q900000099" in wrong_type
+    assert "is no person" in details[("type-mismatch", "place:moscow")]["detail"]
+    assert "wd:Q15180" in details[("redirect", "state:ussr")]["detail"]
+    statuses = {s["entity"]: s for s in report["links"]}
+    assert statuses["place:moscow"]["type_fits"] is False and not statuses["place:moscow"]["ok"]
+    assert statuses["place:moscow"]["label_score"] == 1.0, (
+        "its labels match: only the type is wrong"
+    )
     assert report["unlinked"], "the unlinked entities are listed"
+    assert report["summary"]["problems"] == len(report["problems"])
 
 
 @pytest.mark.server
-def test_check_prints_a_table_too(endpoint, tmp_path, capsys):
-    code = main(
-        ["link", "check", "--endpoint", endpoint, "--links-file", str(FIXTURES / "bad-links.ttl")]
-    )
+def test_check_prints_a_table_too(endpoint, capsys):
+    code = main(_link("check", endpoint, "--links-file", str(FIXTURES / "bad-links.ttl")))
     out = capsys.readouterr().out
     assert code == 1
-    assert (
-        "type-mismatch" in out
-        and "Unlinked entities" in out
-        and out.rstrip().startswith("Links checked")
-        and "FAILED:" in out
-    )
+    assert out.startswith("Links checked against " + endpoint)
+    assert "type-mismatch" in out and "Unlinked entities" in out
+    assert out.rstrip().splitlines()[-1].startswith("FAILED: ")
+
+
+@pytest.mark.server
+def test_check_of_the_project_links_exits_0_and_require_links_makes_unlinked_fail(endpoint, capsys):
+    assert main(_link("check", endpoint)) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("OK: ")
+    assert main(_link("check", endpoint, "--require-links", "--format", "json")) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["problems"] == [] and report["unlinked"]
 
 
 @pytest.mark.server
 def test_resolve_writes_only_the_accepted_sitelink_and_only_once(endpoint, tmp_path, capsys):
     target = _links_copy(tmp_path)
     before = target.read_text(encoding="utf-8")
-    args = [
-        "link",
+    args = _link(
         "resolve",
-        "--endpoint",
         endpoint,
         "--links-file",
         str(target),
@@ -424,7 +506,7 @@ def test_resolve_writes_only_the_accepted_sitelink_and_only_once(endpoint, tmp_p
         "2026-11-28",
         "--format",
         "json",
-    ]
+    )
 
     assert main([*args, "--dry-run"]) == 0
     dry = json.loads(capsys.readouterr().out)
@@ -437,6 +519,7 @@ def test_resolve_writes_only_the_accepted_sitelink_and_only_once(endpoint, tmp_p
     assert status[("person:zhou-enlai", "周恩來")][0] == "no-sitelink"
     assert status[("person:andrey-vyshinsky", "安德烈·维辛斯基")][0] == "label-mismatch"
     assert status[("person:wang-shijie", "王世杰")][0] == "ambiguous"
+    assert status[("place:central-asia", "中亚")] == ("rejected", "wd:Q27275")
     assert report["written_to"] == str(target)
 
     after = LocalGraph.load(target)
@@ -461,54 +544,46 @@ def test_resolve_writes_only_the_accepted_sitelink_and_only_once(endpoint, tmp_p
 def test_resolve_never_touches_the_project_link_file_when_given_another(endpoint, tmp_path, capsys):
     before = links_file().read_bytes()
     target = _links_copy(tmp_path)
-    assert main(["link", "resolve", "--endpoint", endpoint, "--links-file", str(target)]) == 0
+    assert main(_link("resolve", endpoint, "--links-file", str(target))) == 0
     out = capsys.readouterr().out
     assert "1 link(s) written" in out
     assert links_file().read_bytes() == before
 
 
 @pytest.mark.server
+def test_resolve_starts_a_new_link_file(endpoint, tmp_path, capsys):
+    target = tmp_path / "new" / "links.ttl"
+    code = main(
+        _link("resolve", endpoint, "--links-file", str(target), "--entity", "person:zhou-enlai")
+    )
+    assert code == 0 and "1 link(s) written" in capsys.readouterr().out
+    assert LocalGraph.load(target).entity("person:zhou-enlai").items == [WD + "Q900000001"]
+
+
+@pytest.mark.server
 def test_suggest_ranks_candidates_and_writes_nothing(endpoint, tmp_path, capsys):
     target = _links_copy(tmp_path)
     before = target.read_bytes()
-    code = main(
-        [
-            "link",
-            "suggest",
-            "--endpoint",
-            endpoint,
-            "--links-file",
-            str(target),
-            "--entity",
-            "person:zhou-enlai",
-            "--format",
-            "json",
-        ]
-    )
-    suggestions = json.loads(capsys.readouterr().out)
-    assert code == 0 and target.read_bytes() == before
+    args = _link("suggest", endpoint, "--links-file", str(target), "--entity", "person:zhou-enlai")
+    suggestions = _json_of(args, capsys)
+    assert target.read_bytes() == before
     assert [s["entity"] for s in suggestions] == ["person:zhou-enlai"]
     candidates = suggestions[0]["candidates"]
     assert [c["item"] for c in candidates] == ["wd:Q900000001", "wd:Q900000011"]
     assert candidates[0]["score"] > candidates[1]["score"]
     assert candidates[0]["type_fits"] is True and candidates[1]["type_fits"] is False
     assert candidates[0]["description_en"] == "made-up test item standing for Zhou Enlai"
-    assert (
-        main(
-            [
-                "link",
-                "suggest",
-                "--endpoint",
-                endpoint,
-                "--links-file",
-                str(target),
-                "--entity",
-                "person:zhou-enlai",
-            ]
-        )
-        == 0
-    )
-    assert "nothing was written" in capsys.readouterr().out
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "made-up test item standing for Zhou Enlai" in out and "nothing was written" in out
+    assert target.read_bytes() == before
+
+
+@pytest.mark.server
+def test_suggest_ranks_a_human_below_a_place_for_a_place(endpoint, capsys):
+    (suggestion,) = _json_of(_link("suggest", endpoint, "--entity", "place:moscow"), capsys)
+    ranked = [(c["item"], c["type_fits"]) for c in suggestion["candidates"]]
+    assert ranked == [("wd:Q649", None), ("wd:Q900000014", False)]
 
 
 @pytest.mark.server
@@ -516,39 +591,180 @@ def test_diff_reports_missing_and_different_and_writes_quickstatements(endpoint,
     target = _links_copy(tmp_path, "diff-links.ttl")
     graph = LocalGraph.load(target)
     report = wikidata.diff(graph, SparqlClient(endpoint, timeout=30))
-    status = {(s.item, s.wikidata_property, s.value): s.status for s in report.statements}
-    assert status[("Q900000020", "P585", "1950-02-14")] == "same"
-    assert status[("Q900000020", "P1891", "Q900000001")] == "same"
-    assert status[("Q900000020", "P276", "Q649")] == "different"
-    assert status[("Q900000020", "P144", "Q900000021")] == "missing"
-    different = next(s for s in report.statements if s.status == "different")
-    assert different.wikidata_values == ["Q956"]
+    status = {(s.item, s.wikidata_property, s.value): s for s in report.statements}
+    assert status[("Q900000020", "P585", "1950-02-14")].status == "same"
+    assert status[("Q900000020", "P1891", "Q900000001")].status == "same"
+    assert status[("Q900000020", "P276", "Q649")].status == "different"
+    assert status[("Q900000020", "P276", "Q649")].wikidata_values == ["Q956"]
+    assert status[("Q900000020", "P144", "Q900000021")].status == "missing"
+    # Signatory holds many values: Wikidata lacking ours is "missing", whatever else it holds.
+    molotov = status[("Q900000021", "P1891", "Q132899")]
+    assert (molotov.status, molotov.wikidata_values) == ("missing", ["Q900000001"])
     assert any(s["value"] == "person:andrey-vyshinsky" for s in report.skipped)
 
     qs = tmp_path / "missing.qs"
-    code = main(
-        [
-            "link",
-            "diff",
-            "--endpoint",
-            endpoint,
-            "--links-file",
-            str(target),
-            "--quickstatements",
-            str(qs),
-        ]
-    )
-    assert code == 0 and "missing" in capsys.readouterr().out
+    code = main(_link("diff", endpoint, "--links-file", str(target), "--quickstatements", str(qs)))
+    out = capsys.readouterr().out
+    assert code == 0 and "missing" in out and f"written to {qs}" in out
     lines = qs.read_text(encoding="utf-8").splitlines()
     missing = [s for s in report.statements if s.status == "missing"]
     assert len(lines) == len(missing) > 0
     based_on = next(line for line in lines if "\tP144\t" in line).split("\t")
     assert based_on[:4] == ["Q900000020", "P144", "Q900000021", "S854"]
     assert re.fullmatch(r'"https?://\S+"', based_on[4]), based_on
-    assert based_on[5] == "S813" and re.fullmatch(r"\+\d{4}-\d\d-\d\dT00:00:00Z/11", based_on[6])
+    # The reference is the statement's source: its URL, and the date it was read.
+    url, read = wikidata.source_references(graph)[
+        status[("Q900000020", "P144", "Q900000021")].source_graph
+    ]
+    assert based_on[4] == f'"{url}"' and read is not None
+    assert based_on[5:7] == ["S813", f"+{read}T00:00:00Z/11"]
     for line in lines:  # every line carries a reference to our source
         assert "\tS854\t" in line, line
+    assert "Q900000021\tP1891\tQ132899\tS854" in qs.read_text(encoding="utf-8")
     assert all("\tP1891\tQ900000001" not in line for line in lines), "an agreeing one written"
+
+    assert main(_link("diff", endpoint, "--links-file", str(target), "--quickstatements", "-")) == 0
+    assert capsys.readouterr().out.splitlines() == lines
+
+
+@pytest.mark.server
+def test_diff_as_json(endpoint, tmp_path, capsys):
+    target = _links_copy(tmp_path, "diff-links.ttl")
+    report = _json_of(_link("diff", endpoint, "--links-file", str(target)), capsys)
+    assert report["summary"]["same"] >= 2 and report["summary"]["missing"] >= 2
+    assert report["summary"]["different"] == 1
+
+
+# --- bad input: one line, exit status 2, nothing written ---------------------------------------
+
+
+def test_a_broken_answer_is_one_line(scripted_server):
+    scripted_server.script[:] = [(200, {**JSON_TYPE, "Content-Length": "500"}, b'{"head"', 0)]
+    with pytest.raises(EndpointError, match=r"broke off its answer") as info:
+        SparqlClient(_url(scripted_server), timeout=5).select("SELECT * {}")
+    assert "\n" not in str(info.value)
+
+
+def test_an_answer_that_is_not_sparql_json_is_one_line(scripted_server):
+    scripted_server.script[:] = [(200, {"Content-Type": "text/html"}, b"<html>hi</html>", 0)]
+    with pytest.raises(EndpointError, match=r"did not answer with SPARQL JSON results"):
+        SparqlClient(_url(scripted_server), timeout=5).select("SELECT * {}")
+
+
+def test_a_local_endpoint_is_asked_directly_whatever_proxy_is_set(scripted_server, monkeypatch):
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    scripted_server.script[:] = [(200, JSON_TYPE, EMPTY_RESULTS, 0)]
+    rows = SparqlClient(_url(scripted_server), timeout=5).select("SELECT ?x {}")
+    assert [r["x"].value for r in rows] == ["ok"]
+
+
+def test_the_tests_cannot_reach_the_default_endpoint(capsys):
+    code = main(["link", "check", "--timeout", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"treatykg: error: cannot reach {WIKIDATA_SPARQL}: ")
+    assert "do not reach the internet" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["link", "check", "--endpoint", "http://[::1/sparql"], "not an http(s) endpoint URL"),
+        (["link", "check", "--endpoint", "sparql"], "not an http(s) endpoint URL"),
+        (["link", "check", "--links-file", "no-such-links.ttl"], "does not exist"),
+        (["link", "check", "--links-file", "."], "is a folder"),
+        (["link", "check", "--types", "no-such-types.tsv"], "cannot read type table"),
+        (["link", "check", "--timeout", "0"], "--timeout must be positive"),
+        (["link", "suggest", "--limit", "0"], "--limit must be at least 1"),
+        (["link", "suggest", "--entity", "person:nobody"], "no entity 'person:nobody'"),
+        (["link", "resolve", "--retrieved", "2026-13-01"], "expects a date as YYYY-MM-DD"),
+        (["link", "diff", "--quickstatements", "no/such/folder/x.qs"], "not a file in an existing"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
+    endpoint = f"http://127.0.0.1:{_closed_port()}/sparql"
+    if "--endpoint" not in args:
+        args = [*args[:2], "--endpoint", endpoint, *args[2:]]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("treatykg: error: ") and message in err, err
+
+
+def test_a_link_file_with_a_syntax_error_is_one_line(tmp_path, capsys):
+    broken = tmp_path / "links.ttl"
+    broken.write_text("<https://w3id.org/treatykg/id/place/moscow> <x> .\n", encoding="utf-8")
+    endpoint = f"http://127.0.0.1:{_closed_port()}/sparql"
+    assert main(_link("resolve", endpoint, "--links-file", str(broken))) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"treatykg: error: {broken}:")
+
+
+# --- the links the research rejected -------------------------------------------------------------
+
+
+def _evidence_rows() -> dict[str, dict[str, str]]:
+    with EVIDENCE_TSV.open(encoding="utf-8") as handle:
+        return {row["slug"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def test_every_rejected_item_is_stated_different_and_never_linked(graph):
+    rejected = {
+        slug: row["qid"] for slug, row in _evidence_rows().items() if row["status"] == "rejected"
+    }
+    assert rejected == {"roc": "Q13426199", "central-asia": "Q27275"}
+    stated = {
+        e.iri.rsplit("/", 1)[-1]: [qid(i) for i in e.different_from]
+        for e in graph.entities().values()
+        if e.different_from
+    }
+    assert stated == {slug: [item] for slug, item in rejected.items()}
+    for entity in graph.entities().values():
+        assert not set(entity.items) & set(entity.different_from), entity.short
+
+
+def test_the_republic_of_china_is_not_linked_to_the_1912_1949_state(graph):
+    roc = graph.entity("state:roc")
+    assert roc.items == [] and roc in graph.unlinked()
+    assert roc.different_from == [WD + "Q13426199"]
+    # Why: the entity acts after 1949, when Q13426199 ends (UN accusation, end of the treaty).
+    dates = graph.store.query(
+        "PREFIX tkg: <https://w3id.org/treatykg/ontology#> SELECT ?date WHERE { "
+        f"?event tkg:participant <{roc.iri}> ; tkg:date|tkg:endDate ?date }}",
+        use_default_graph_as_union=True,
+    )
+    assert {"1952", "1953"} <= {row["date"].value[:4] for row in dates}
+
+
+def test_central_asia_is_soviet_central_asia_not_the_region(graph):
+    central_asia = graph.entity("place:central-asia")
+    assert central_asia.items == [] and central_asia in graph.unlinked()
+    assert central_asia.different_from == [WD + "Q27275"]
+    assert "Средняя Азия" in central_asia.names("ru")  # the Soviet term for those republics
+
+
+@pytest.mark.server
+def test_a_rejected_item_is_never_resolved_and_is_marked_in_suggestions(endpoint, tmp_path, capsys):
+    # The fixture joins the page 中亚 to Q27275 and the labels agree: only the statement stops it.
+    target = _links_copy(tmp_path)
+    before = target.read_bytes()
+    report = _json_of(
+        _link("resolve", endpoint, "--links-file", str(target), "--entity", "place:central-asia"),
+        capsys,
+    )
+    ((status, item, detail),) = [
+        (r["status"], r["item"], r["detail"]) for r in report["resolutions"]
+    ]
+    assert (status, item) == ("rejected", "wd:Q27275") and "owl:differentFrom" in detail
+    assert report["accepted"] == 0 and target.read_bytes() == before
+
+    args = _link("suggest", endpoint, "--entity", "place:central-asia")
+    (suggestion,) = _json_of(args, capsys)
+    assert [(c["item"], c["rejected"]) for c in suggestion["candidates"]] == [("wd:Q27275", True)]
+    assert main(args) == 0
+    assert "REJECTED" in capsys.readouterr().out
 
 
 # --- federated queries --------------------------------------------------------------------------

@@ -5,11 +5,12 @@ Four operations, each returning a report that the command line prints as a table
 - :func:`check` asks the endpoint for each linked item's labels (en, zh, ru), aliases,
   "instance of" values and redirect, and reports labels that match ours in no language (with a
   similarity score), types that do not fit, redirected or missing items, two entities linked to
-  one item, one entity linked to two items, links without a record, and unlinked entities.
+  one item, one entity linked to two items, links without a record, links to an item the graph
+  states the entity is not (``owl:differentFrom``), and unlinked entities.
 - :func:`resolve` finds the items of unlinked entities through their Chinese Wikipedia page
   (the sitelink ``schema:about``/``schema:isPartOf``/``schema:name``), compares labels, and
-  returns the accepted links; :func:`write_links` appends them to the link file. A mismatch or
-  an ambiguity is reported and never written.
+  returns the accepted links; :func:`write_links` appends them to the link file. A mismatch, an
+  ambiguity or an item the graph states the entity is not is reported and never written.
 - :func:`suggest` proposes ranked candidate items by label, with descriptions; it never writes.
 - :func:`diff` maps the graph's statements to Wikidata properties (the ``tkg:wikidataProperty``
   annotations of ``ontology/alignments.ttl``), compares them with the endpoint's truthy
@@ -18,7 +19,9 @@ Four operations, each returning a report that the command line prints as a table
 
 Type fit uses a small table (:data:`TYPE_FIT`) from our classes to Wikidata classes, checked as
 ``?item wdt:P31/wdt:P279* ?class``. Only classes whose identifiers were seen in evidence are in
-it (each row says where); a class with no row is not type-checked, and the report says so.
+it (each row says where). An entity whose class has no row is still checked the other way round:
+if it is no ``tkg:Person`` but its item is an instance of human (:data:`HUMAN`), the type does
+not fit (a city linked to a person). Otherwise it is not type-checked, and the report says so.
 """
 
 from __future__ import annotations
@@ -80,8 +83,10 @@ class TypeRule:
 
 
 _SPOC = "https://github.com/SpocWiki/_Standards/blob/HEAD/"
+HUMAN = WD + "Q5"
+"""Wikidata's class "human": only a ``tkg:Person`` may be linked to an instance of it."""
 TYPE_FIT: tuple[TypeRule, ...] = (
-    TypeRule(str(TKG.Person), WD + "Q5", "human",
+    TypeRule(str(TKG.Person), HUMAN, "human",
              _SPOC + "Society/Politics/Government/Leader/Modern_Leaders/Mao_Zedong.md "
              "(instance_of: '[[_Standards/WikiData/WD~human,5]]')"),
     TypeRule(str(TKG.State), WD + "Q6256", "country",
@@ -335,14 +340,49 @@ def fetch_type_fit(
     return fit
 
 
+def our_classes(graph: LocalGraph, entity: Entity) -> set[str]:
+    """Return the entity's classes and all their superclasses."""
+    ours: set[str] = set()
+    for cls in entity.types:
+        ours |= graph.superclasses(cls)
+    return ours
+
+
 def expected_classes(
     graph: LocalGraph, entity: Entity, rules: Sequence[TypeRule]
 ) -> dict[str, str]:
     """Return ``{Wikidata class IRI: label}`` an item of ``entity`` may be an instance of."""
-    ours: set[str] = set()
-    for cls in entity.types:
-        ours |= graph.superclasses(cls)
+    ours = our_classes(graph, entity)
     return {r.wikidata_class: r.label for r in rules if r.our_class in ours}
+
+
+def type_verdict(
+    graph: LocalGraph,
+    entity: Entity,
+    fact: ItemFacts,
+    table: dict[str, str],
+    fitting: set[str],
+) -> tuple[bool | None, str]:
+    """Judge an item's type for an entity: ``(fits, why not)``; ``fits`` is None if unjudged.
+
+    ``table`` holds the classes the item may be an instance of (:func:`expected_classes`),
+    ``fitting`` those of them it is an instance of (:func:`fetch_type_fit`). An item without
+    any P31 cannot be judged; only a P31 that leads to none of the expected classes is a misfit.
+    Without a table, an item that is an instance of human is a misfit for any entity that is
+    no ``tkg:Person``.
+    """
+    if table and fact.types:
+        if fitting & set(table):
+            return True, ""
+        wanted = " or ".join(f"{label} ({qid(c)})" for c, label in sorted(table.items()))
+        got = ", ".join(sorted(qid(t) for t in fact.types)) or "none"
+        return False, f"expected an instance of {wanted}; P31 is {got}"
+    if not table and HUMAN in fact.types and str(TKG.Person) not in our_classes(graph, entity):
+        return (
+            False,
+            f"{entity.short} is no person, but {short(fact.iri)} is an instance of human (Q5)",
+        )
+    return None, ""
 
 
 # -- check --------------------------------------------------------------------------------------
@@ -360,6 +400,7 @@ class Problem:
 
 
 PROBLEM_KINDS = (
+    "contradiction",
     "label-mismatch",
     "type-mismatch",
     "redirect",
@@ -469,6 +510,17 @@ def check(
                         "no tkg:WikidataLink record gives the evidence for this link",
                     )
                 )
+    for entity in linked:
+        for item in sorted(set(entity.items) & set(entity.different_from)):
+            problems.append(
+                Problem(
+                    "contradiction",
+                    entity.short,
+                    short(item),
+                    f"the graph states {entity.short} owl:differentFrom {short(item)} "
+                    "(graph/wikidata/not-linked.ttl says why)",
+                )
+            )
     linked_pairs = {(e.iri, i) for e in linked for i in e.items}
     for record in records:
         if record.entity is None or record.item is None or not record.evidence_urls:
@@ -546,26 +598,12 @@ def check(
                     )
                 )
                 ok = False
-            table = expected[entity.iri]
-            type_fits = None
-            # An item without any P31 cannot be judged; only a P31 that leads to none of the
-            # expected classes is a misfit.
-            if table and fact.types:
-                type_fits = bool(fit.get(item, set()) & set(table))
-                if not type_fits:
-                    wanted = " or ".join(
-                        f"{label} ({qid(c)})" for c, label in sorted(table.items())
-                    )
-                    got = ", ".join(sorted(qid(t) for t in fact.types)) or "none"
-                    problems.append(
-                        Problem(
-                            "type-mismatch",
-                            entity.short,
-                            short(item),
-                            f"expected an instance of {wanted}; P31 is {got}",
-                        )
-                    )
-                    ok = False
+            type_fits, why = type_verdict(
+                graph, entity, fact, expected[entity.iri], fit.get(item, set())
+            )
+            if type_fits is False:
+                problems.append(Problem("type-mismatch", entity.short, short(item), why))
+                ok = False
             statuses.append(
                 LinkStatus(
                     entity.short,
@@ -600,7 +638,7 @@ class Resolution:
     page: str
     title: str
     item: str | None
-    status: str  # accepted | no-sitelink | label-mismatch | ambiguous | taken
+    status: str  # accepted | no-sitelink | label-mismatch | ambiguous | taken | rejected
     detail: str
     scores: dict[str, float] = field(default_factory=dict)
 
@@ -671,30 +709,17 @@ def resolve(
     proposals: dict[str, list[tuple[Resolution, Entity]]] = defaultdict(list)
     for entity, page, title in pages:
         found = sorted(sitelinks.get(title, set()))
-        if not found:
-            resolutions.append(
-                Resolution(
-                    entity.short,
-                    page,
-                    title,
-                    None,
+        if len(found) != 1:
+            status, detail = (
+                (
                     "no-sitelink",
                     "no Wikidata item has this zh.wikipedia page as sitelink "
                     "(a redirect, a missing page, or a spelling variant)",
                 )
+                if not found
+                else ("ambiguous", "several items claim this page: " + ", ".join(map(short, found)))
             )
-            continue
-        if len(found) > 1:
-            resolutions.append(
-                Resolution(
-                    entity.short,
-                    page,
-                    title,
-                    None,
-                    "ambiguous",
-                    "several items claim this page: " + ", ".join(short(i) for i in found),
-                )
-            )
+            resolutions.append(Resolution(entity.short, page, title, None, status, detail))
             continue
         item = found[0]
         fact = facts.get(item) or ItemFacts(item)
@@ -703,7 +728,13 @@ def resolve(
         resolution = Resolution(
             entity.short, page, title, short(item), "accepted", "", comparison.per_language
         )
-        if fact.redirect:
+        if item in entity.different_from:
+            resolution.status = "rejected"
+            resolution.detail = (
+                f"the graph states {entity.short} owl:differentFrom {short(item)} "
+                "(graph/wikidata/not-linked.ttl says why)"
+            )
+        elif fact.redirect:
             resolution.status, resolution.detail = (
                 "ambiguous",
                 f"{short(item)} redirects to {short(fact.redirect)}",
@@ -759,7 +790,14 @@ def resolve(
             f"Wikidata labels: {fact.label('zh') or '-'} (zh), {fact.label('en') or '-'} (en)"
         )
         new_links.append(NewLink(entity.iri, item, resolution.page, quote, retrieved, "sitelink"))
-    order = {"accepted": 0, "label-mismatch": 1, "ambiguous": 2, "taken": 3, "no-sitelink": 4}
+    order = {
+        "accepted": 0,
+        "rejected": 1,
+        "label-mismatch": 2,
+        "ambiguous": 3,
+        "taken": 4,
+        "no-sitelink": 5,
+    }
     resolutions.sort(key=lambda r: (order.get(r.status, 9), r.entity, r.page))
     return ResolveReport(client.endpoint, retrieved, resolutions, new_links)
 
@@ -790,6 +828,7 @@ class Candidate:
     description_en: str
     description_zh: str
     type_fits: bool | None
+    rejected: bool = False  # the graph states the entity is not this item
 
 
 @dataclass
@@ -818,8 +857,9 @@ def suggest(
     """Propose ranked candidate items for unlinked entities, found by exact label or alias.
 
     Score: 1 for each language in which a Wikidata label equals one of our names, 0.5 where
-    only an alias does, plus 0.5 when the item's type fits our class (see :data:`TYPE_FIT`),
-    minus 1 when it does not fit. Nothing is written.
+    only an alias does, plus 0.5 when the item's type fits our class (see :func:`type_verdict`),
+    minus 1 when it does not fit; an item the graph states the entity is not
+    (``owl:differentFrom``) is marked ``rejected`` and ranked last. Nothing is written.
     """
     targets = graph.unlinked()
     if entities:
@@ -864,12 +904,10 @@ def suggest(
         for item, matched in hits.get(entity.iri, {}).items():
             score = sum(1.0 if how == "label" else 0.5 for how in matched.values())
             fact = facts.get(item) or ItemFacts(item)
-            table = expected[entity.iri]
-            type_fits = None
-            # An item without any P31 cannot be judged; only a P31 that leads to none of the
-            # expected classes is a misfit.
-            if table and fact.types:
-                type_fits = bool(fit.get(item, set()) & set(table))
+            type_fits, _why = type_verdict(
+                graph, entity, fact, expected[entity.iri], fit.get(item, set())
+            )
+            if type_fits is not None:
                 score += 0.5 if type_fits else -1.0
             candidates.append(
                 Candidate(
@@ -881,9 +919,12 @@ def suggest(
                     fact.description("en"),
                     fact.description("zh"),
                     type_fits,
+                    item in entity.different_from,
                 )
             )
-        candidates.sort(key=lambda c: (-c.score, int(c.item[4:]) if c.item[4:].isdigit() else 0))
+        candidates.sort(
+            key=lambda c: (c.rejected, -c.score, int(c.item[4:]) if c.item[4:].isdigit() else 0)
+        )
         suggestions.append(
             Suggestion(entity.short, entity.label("en"), entity.label("zh"), candidates[:limit])
         )
@@ -898,6 +939,13 @@ _DATE_TYPES = {
     "http://www.w3.org/2001/XMLSchema#gYearMonth": 10,
     "http://www.w3.org/2001/XMLSchema#gYear": 9,
 }
+
+
+SINGLE_VALUED_ITEM_PROPERTIES = frozenset({"P276"})
+"""Item-valued properties with one value per item (location). Wikidata holding another value
+for them "holds differently"; for the other item-valued properties (signatory, participant,
+based on, part of, replaces …) a value it lacks is "missing" whatever else it holds. Dates and
+strings are single-valued."""
 
 
 @dataclass
@@ -1012,7 +1060,12 @@ def _same_value(statement: Statement, theirs: Term) -> bool:
 
 
 def diff(graph: LocalGraph, client: SparqlClient) -> DiffReport:
-    """Compare our mapped statements with the endpoint's truthy ``wdt:`` statements."""
+    """Compare our mapped statements with the endpoint's truthy ``wdt:`` statements.
+
+    ``same``: Wikidata holds our value; ``different``: it holds another value of a
+    single-valued property (see :data:`SINGLE_VALUED_ITEM_PROPERTIES`); ``missing``: it lacks
+    our value.
+    """
     statements, skipped = _our_statements(graph)
     pairs = sorted({(s.item, s.wikidata_property) for s in statements})
     theirs: dict[tuple[str, str], list[Term]] = defaultdict(list)
@@ -1031,9 +1084,13 @@ def diff(graph: LocalGraph, client: SparqlClient) -> DiffReport:
         statement.wikidata_values = sorted(
             qid(v.value) if v.is_iri and v.value.startswith(WD) else v.value for v in values
         )
+        single = (
+            statement.value_kind != "item"
+            or statement.wikidata_property in SINGLE_VALUED_ITEM_PROPERTIES
+        )
         if any(_same_value(statement, v) for v in values):
             statement.status = "same"
-        elif values:
+        elif values and single:
             statement.status = "different"
         else:
             statement.status = "missing"
@@ -1042,35 +1099,43 @@ def diff(graph: LocalGraph, client: SparqlClient) -> DiffReport:
     return DiffReport(client.endpoint, statements, skipped)
 
 
-def source_urls(graph: LocalGraph) -> dict[str, str]:
-    """Return ``{named graph IRI: URL of its source}`` for the QuickStatements references.
+_URL_PROPERTIES = (
+    "https://schema.org/url", "http://schema.org/url", "http://xmlns.com/foaf/0.1/page",
+    "http://purl.org/dc/terms/source", "http://www.w3.org/ns/prov#hadPrimarySource",
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso", "http://purl.org/dc/terms/identifier",
+)  # fmt: skip
+
+
+def _values_of(graph: LocalGraph, subject: ox.NamedNode, prop: str) -> list[str]:
+    return [
+        q.object.value
+        for q in graph.store.quads_for_pattern(subject, ox.NamedNode(prop), None, None)
+    ]
+
+
+def source_references(graph: LocalGraph) -> dict[str, tuple[str, str | None]]:
+    """Return ``{named graph IRI: (URL of its source, date the source was read)}``.
 
     The graph's source (``g:… tkg:graphSource source:…``) gives its URL through the first of
-    ``schema:url``, ``foaf:page``, ``dcterms:source``, ``prov:hadPrimarySource``,
-    ``rdfs:seeAlso`` that is an http(s) IRI; failing that, the source IRI itself.
+    :data:`_URL_PROPERTIES` that is an http(s) IRI (failing that, the source IRI itself) and
+    its date through ``tkg:retrieved`` (None when it has none).
     """
-    url_properties = (
-        "https://schema.org/url", "http://schema.org/url", "http://xmlns.com/foaf/0.1/page",
-        "http://purl.org/dc/terms/source", "http://www.w3.org/ns/prov#hadPrimarySource",
-        "http://www.w3.org/2000/01/rdf-schema#seeAlso", "http://purl.org/dc/terms/identifier",
-    )  # fmt: skip
     found = {}
     for quad in graph.store.quads_for_pattern(None, ox.NamedNode(str(TKG.graphSource)), None, None):
-        if not isinstance(quad.object, ox.NamedNode) or not isinstance(quad.subject, ox.NamedNode):
+        source = quad.object
+        if not isinstance(source, ox.NamedNode) or not isinstance(quad.subject, ox.NamedNode):
             continue
-        source = quad.object.value
-        url = None
-        for prop in url_properties:
-            for q in graph.store.quads_for_pattern(
-                ox.NamedNode(source), ox.NamedNode(prop), None, None
-            ):
-                candidate = q.object.value
-                if candidate.startswith(("http://", "https://")):
-                    url = candidate
-                    break
-            if url:
-                break
-        found[quad.subject.value] = url or source
+        urls = [
+            url
+            for prop in _URL_PROPERTIES
+            for url in _values_of(graph, source, prop)
+            if url.startswith(("http://", "https://"))
+        ]
+        dates = sorted(_values_of(graph, source, str(TKG.retrieved)))
+        found[quad.subject.value] = (
+            urls[0] if urls else source.value,
+            dates[-1] if dates else None,
+        )
     return found
 
 
@@ -1086,11 +1151,12 @@ def quickstatements(report: DiffReport, graph: LocalGraph, retrieved: str | None
     """Return the missing statements as QuickStatements (v1, tab-separated) lines.
 
     Each line carries a reference: S854 (reference URL) the source of the statement's named
-    graph, S813 (retrieved) the date. For an editor to review before running, never to run
-    blindly.
+    graph, S813 (retrieved) the date that source was read (``tkg:retrieved``; ``retrieved``, by
+    default today, for a source without one). For an editor to review before running, never to
+    run blindly.
     """
     retrieved = retrieved or dt.date.today().isoformat()
-    urls = source_urls(graph)
+    references = source_references(graph)
     lines = []
     for s in report.statements:
         if s.status != "missing":
@@ -1101,7 +1167,7 @@ def quickstatements(report: DiffReport, graph: LocalGraph, retrieved: str | None
             value = _qs_time(s.value, s.precision or 11)
         else:
             value = _qs_string(s.value)
-        url = urls.get(s.source_graph, s.source_graph)
+        url, read = references.get(s.source_graph, (s.source_graph, None))
         lines.append(
             "\t".join(
                 [
@@ -1111,7 +1177,7 @@ def quickstatements(report: DiffReport, graph: LocalGraph, retrieved: str | None
                     "S854",
                     _qs_string(url),
                     "S813",
-                    f"+{retrieved}T00:00:00Z/11",
+                    f"+{read or retrieved}T00:00:00Z/11",
                 ]
             )
         )

@@ -10,7 +10,10 @@ when told to. :class:`SparqlClient` therefore
   HTTP date) or else 1, 2, 4 … seconds; a ``Retry-After`` longer than ``max_wait`` ends the run
   rather than leaving a user staring at a silent terminal;
 - turns every failure into one :class:`EndpointError` line ("cannot reach …", "… answered HTTP
-  500 …"), exit code 2.
+  500 …"), exit code 2;
+- talks to a server on this machine (127.0.0.0/8, ``localhost``, ``::1``) directly, whatever
+  proxy the environment names, so that a test server or a local mirror is never sent through a
+  proxy.
 
 Only the standard library is used (``urllib``), so the retry logic is visible and testable: a
 test points the client at a tiny ``http.server`` that answers 429 and then 200.
@@ -18,7 +21,10 @@ test points the client at a tiny ``http.server`` that answers 429 and then 200.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import http.client
+import ipaddress
 import json
 import socket
 import time
@@ -43,6 +49,20 @@ RETRY_STATUSES = frozenset({429, 503})
 
 class EndpointError(TreatyKGError):
     """The SPARQL endpoint could not be reached or did not answer usefully (exit code 2)."""
+
+
+def is_loopback(host: str | None) -> bool:
+    """Return True for ``localhost`` and the loopback addresses (127.0.0.0/8, ``::1``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("::1")
+    (True, True, True)
+    >>> is_loopback("query.example.org")
+    False
+    """
+    name = (host or "").strip("[]").lower()
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(name).is_loopback
+    return name == "localhost"
 
 
 @dataclass(frozen=True)
@@ -107,15 +127,22 @@ class SparqlClient:
         user_agent: str = USER_AGENT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        parsed = urllib.parse.urlsplit(endpoint)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r}", exit_code=2)
+        try:
+            parsed = urllib.parse.urlsplit(endpoint)
+            host = parsed.hostname
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+            parsed, host = None, None
+        if parsed is None or parsed.scheme not in ("http", "https") or not host:
+            raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r}")
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
         self.max_wait = max_wait
         self.user_agent = user_agent
         self._sleep = sleep
+        # No proxy for this machine's own servers; the environment's proxies otherwise.
+        handlers = [urllib.request.ProxyHandler({})] if is_loopback(host) else []
+        self._opener = urllib.request.build_opener(*handlers)
         self.requests_sent = 0
         """How many HTTP requests were made (retries included); tests read it."""
 
@@ -147,7 +174,7 @@ class SparqlClient:
         for attempt in range(self.retries + 1):
             self.requests_sent += 1
             try:
-                with urllib.request.urlopen(self._request(query), timeout=self.timeout) as reply:
+                with self._opener.open(self._request(query), timeout=self.timeout) as reply:
                     return reply.read()
             except urllib.error.HTTPError as error:
                 if error.code in RETRY_STATUSES and attempt < self.retries:
@@ -171,6 +198,9 @@ class SparqlClient:
                 raise EndpointError(f"cannot reach {self.endpoint}: {reason}") from None
             except (ConnectionError, OSError) as error:
                 raise EndpointError(f"cannot reach {self.endpoint}: {error}") from None
+            except http.client.HTTPException as error:  # e.g. a reply cut off half-way
+                reason = type(error).__name__
+                raise EndpointError(f"{self.endpoint} broke off its answer ({reason})") from None
         raise EndpointError(f"{self.endpoint} kept answering 429/503; try again later")
 
     def _results(self, query: str) -> dict:

@@ -2,7 +2,10 @@
 
 Links live in ``graph/wikidata/links.ttl`` (the named graph ``g:wikidata``). Each link is a
 ``tkg:wikidataItem`` triple plus a ``tkg:WikidataLink`` record (``link:<slug>``) that says
-where the evidence is and when it was read (docs/model.md). This module reads them out of the
+where the evidence is and when it was read (docs/model.md). Items that were looked at and found
+to be another thing than the entity are stated in ``graph/wikidata/not-linked.ttl`` as
+``<entity> owl:differentFrom <item>``: ``check`` reports a link that contradicts one, ``resolve``
+never writes one and ``suggest`` marks it. This module reads them out of the
 loaded graph and appends new records to the link file, atomically: the new text goes to a
 temporary file beside it, is parsed by pyoxigraph, and only then replaces the old file.
 """
@@ -27,6 +30,7 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+OWL_DIFFERENT_FROM = "http://www.w3.org/2002/07/owl#differentFrom"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 WIKIDATA_GRAPH = GRAPH + "wikidata"
@@ -136,6 +140,7 @@ class Entity:
     alt_labels: list[tuple[str, str]] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)  # linked Wikidata item IRIs
+    different_from: list[str] = field(default_factory=list)  # items it is stated not to be
 
     @property
     def kind(self) -> str | None:
@@ -270,11 +275,17 @@ class LocalGraph:
                 entity = found.setdefault(quad.subject.value, Entity(quad.subject.value))
             if quad.object.value not in entity.items:
                 entity.items.append(quad.object.value)
+        for quad in self._objects(OWL_DIFFERENT_FROM):
+            entity = found.get(quad.subject.value)
+            other = quad.object.value if isinstance(quad.object, ox.NamedNode) else ""
+            if entity is not None and other.startswith(WD) and other not in entity.different_from:
+                entity.different_from.append(other)
         for entity in found.values():
             entity.labels.sort(key=lambda pair: (pair[1].lower(), pair[0]))
             entity.alt_labels.sort(key=lambda pair: (pair[1].lower(), pair[0]))
             entity.pages.sort()
             entity.items.sort(key=lambda iri: int(qid(iri)[1:]) if qid(iri)[1:].isdigit() else 0)
+            entity.different_from.sort()
         self._entities = dict(sorted(found.items()))
         return self._entities
 

@@ -6,17 +6,20 @@ import argparse
 import datetime as dt
 import json
 import sys
-import unicodedata
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
-from treatykg import wikidata
+import pyoxigraph as ox
+
+from treatykg import querying, wikidata
 from treatykg.errors import InputError
 from treatykg.wikidata_client import WIKIDATA_SPARQL, SparqlClient
-from treatykg.wikidata_links import LocalGraph, links_file
+from treatykg.wikidata_links import LocalGraph
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``link`` command and its subcommands."""
+    """Add the ``link`` command and its subcommands (see :data:`SUBCOMMANDS`)."""
     parser = subparsers.add_parser(
         "link",
         help="check, resolve, suggest and compare the links to Wikidata",
@@ -29,129 +32,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(func=lambda _args: _help(parser))
     commands = parser.add_subparsers(dest="link_command", metavar="SUBCOMMAND")
-
-    check = commands.add_parser(
-        "check",
-        help="compare every link's labels and type with Wikidata; list unlinked entities",
-        description=(
-            "For every link, ask the endpoint for the item's labels (en, zh, ru), aliases, "
-            "'instance of' values and redirect, and report: labels that match ours in no "
-            "language (with a similarity score), types that do not fit, redirected or missing "
-            "items, two entities linked to one item, an entity linked to several items, links "
-            "without evidence records. Unlinked entities are listed too; they make the exit "
-            "status 1 only with --require-links."
-        ),
-    )
-    _common(check)
-    check.add_argument(
-        "--types",
-        type=Path,
-        metavar="TSV",
-        help="a type table (our_class, wikidata_class, label, evidence) instead "
-        "of the built-in one",
-    )
-    check.add_argument(
-        "--require-links", action="store_true", help="count unlinked entities as problems"
-    )
-    check.set_defaults(func=run_check)
-
-    resolve = commands.add_parser(
-        "resolve",
-        help="link unlinked entities through their Chinese Wikipedia page (sitelinks)",
-        description=(
-            "For unlinked entities that have a zh.wikipedia page in the graph, find the item "
-            "joined to that page by its sitelink, compare the item's zh and en labels with "
-            "ours, and append the accepted links (with the page and the date) to the link "
-            "file. Mismatches and ambiguities are reported and never written."
-        ),
-    )
-    _common(resolve)
-    resolve.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="report and print what would be written; change nothing",
-    )
-    resolve.add_argument(
-        "--retrieved", metavar="YYYY-MM-DD", help="the retrieval date to record (default: today)"
-    )
-    resolve.add_argument(
-        "--entity",
-        action="append",
-        default=[],
-        metavar="ENTITY",
-        help="only this entity (e.g. person:zhou-enlai); repeatable",
-    )
-    resolve.set_defaults(func=run_resolve)
-
-    suggest = commands.add_parser(
-        "suggest",
-        help="propose candidate items for unlinked entities, ranked (never writes)",
-        description=(
-            "For unlinked entities (or the ones named with --entity), look up items whose "
-            "label or alias equals one of ours in en, zh or ru, rank them, and show their "
-            "labels and descriptions so that a person can decide. Nothing is written."
-        ),
-    )
-    _common(suggest)
-    suggest.add_argument(
-        "--entity",
-        action="append",
-        default=[],
-        metavar="ENTITY",
-        help="only this entity; repeatable",
-    )
-    suggest.add_argument("--limit", type=int, default=5, help="candidates per entity (default 5)")
-    suggest.set_defaults(func=run_suggest)
-
-    diff = commands.add_parser(
-        "diff",
-        help="list what Wikidata lacks or holds differently; write QuickStatements",
-        description=(
-            "Map the graph's statements to Wikidata properties (the tkg:wikidataProperty "
-            "annotations of ontology/alignments.ttl: signatory, point in time, location, "
-            "replaces, based on, part of …), compare them with the linked items' truthy "
-            "statements, and print what Wikidata lacks (missing) or holds differently "
-            "(different). With --quickstatements FILE ('-' for stdout) the missing statements "
-            "are written as QuickStatements lines, each with a reference to our source, for an "
-            "editor to review."
-        ),
-    )
-    _common(diff)
-    diff.add_argument(
-        "--quickstatements",
-        metavar="FILE",
-        help="write the missing statements as QuickStatements to FILE ('-': stdout)",
-    )
-    diff.add_argument("--all", action="store_true", help="also list the statements that agree")
-    diff.set_defaults(func=run_diff)
+    for name, (summary, description, options, func) in SUBCOMMANDS.items():
+        command = commands.add_parser(name, help=summary, description=description)
+        for flag, settings in COMMON_OPTIONS + options:
+            command.add_argument(flag, **settings)
+        command.set_defaults(func=func)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--endpoint",
-        default=WIKIDATA_SPARQL,
-        metavar="URL",
-        help=f"the Wikidata SPARQL endpoint (default {WIKIDATA_SPARQL})",
-    )
-    parser.add_argument(
-        "--links-file",
-        type=Path,
-        metavar="FILE",
-        help=f"the link file to use instead of {_relative(links_file())}",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("table", "json"),
-        default="table",
-        help="output format (default: table)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="give up on one request after this long (default 60)",
-    )
+Option = tuple[str, dict]
+
+COMMON_OPTIONS: tuple[Option, ...] = (
+    ("--endpoint", {"default": WIKIDATA_SPARQL, "metavar": "URL",
+                    "help": f"the Wikidata SPARQL endpoint (default {WIKIDATA_SPARQL})"}),
+    ("--links-file", {"type": Path, "metavar": "FILE",
+                      "help": "the link file to use instead of graph/wikidata/links.ttl"}),
+    ("--format", {"choices": ("table", "json"), "default": "table",
+                  "help": "output format (default: table)"}),
+    ("--timeout", {"type": float, "default": 60.0, "metavar": "SECONDS",
+                   "help": "give up on one request after this long (default 60)"}),
+)  # fmt: skip
+"""The options every ``link`` subcommand takes."""
+
+
+def _entity_option(help_text: str) -> Option:
+    return ("--entity", {"action": "append", "default": [], "metavar": "ENTITY", "help": help_text})
 
 
 def _relative(path: Path) -> str:
@@ -161,7 +65,7 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def _help(parser: argparse.ArgumentParser) -> int:
+def _help(parser: argparse.ArgumentParser) -> int:  # `treatykg link` alone
     parser.print_help()
     return 2
 
@@ -172,10 +76,14 @@ def _client(args: argparse.Namespace) -> SparqlClient:
     return SparqlClient(args.endpoint, timeout=args.timeout)
 
 
-def _graph(args: argparse.Namespace) -> LocalGraph:
-    if args.links_file is not None and args.links_file.is_dir():
-        raise InputError(f"--links-file {args.links_file} is a folder, not a file")
-    return LocalGraph.load(args.links_file)
+def _graph(args: argparse.Namespace, *, may_be_new: bool = False) -> LocalGraph:
+    """Load the graph; a ``--links-file`` must exist unless the command may start it."""
+    chosen = args.links_file
+    if chosen is not None and chosen.is_dir():
+        raise InputError(f"--links-file {chosen} is a folder, not a file")
+    if chosen is not None and not may_be_new and not chosen.exists():
+        raise InputError(f"--links-file {chosen} does not exist")
+    return LocalGraph.load(chosen)
 
 
 def _date(value: str | None) -> str:
@@ -194,36 +102,14 @@ def _print_json(payload: object) -> None:
 # -- tables ------------------------------------------------------------------------------------
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+def table(header: list[str], rows: list[list[object]]) -> str:
+    """Return rows as the aligned text table of ``treatykg query run`` (CJK counts double)."""
+    literal_rows = [tuple(ox.Literal("" if c is None else str(c)) for c in row) for row in rows]
+    return querying.format_table(querying.Answer("SELECT", list(header), literal_rows))
 
 
-def _clip(text: str, limit: int = 60) -> str:
-    text = " ".join(str(text).split())
-    if _width(text) <= limit:
-        return text
-    out, used = [], 0
-    for ch in text:
-        used += _width(ch)
-        if used > limit - 1:
-            break
-        out.append(ch)
-    return "".join(out) + "…"
-
-
-def table(header: list[str], rows: list[list[object]], limit: int = 60) -> str:
-    """Return rows as an aligned text table (CJK characters count double)."""
-    body = [[_clip("" if cell is None else cell, limit) for cell in row] for row in rows]
-    widths = [max([_width(h)] + [_width(r[i]) for r in body]) for i, h in enumerate(header)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)
-        ).rstrip()
-
-    return (
-        "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in body]) + "\n"
-    )
+def _print_table(header: list[str], rows: list[list[object]]) -> None:
+    print(table(header, rows), end="")
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -241,54 +127,45 @@ def run_check(args: argparse.Namespace) -> int:
         _print_json(payload)
         return 1 if failed else 0
     print(f"Links checked against {report.endpoint}\n")
-    print(
-        table(
-            ["entity", "item", "label score", "lang", "ours", "Wikidata", "type", "ok"],
+    _print_table(
+        ["entity", "item", "label score", "lang", "ours", "Wikidata", "type", "ok"],
+        [
             [
-                [
-                    s.entity,
-                    s.item,
-                    f"{s.label_score:.2f}",
-                    s.label_language or "-",
-                    s.ours,
-                    s.theirs,
-                    "-" if not s.type_checked else ("fits" if s.type_fits else "MISFIT"),
-                    "yes" if s.ok else "NO",
-                ]
-                for s in report.links
-            ],
-            limit=36,
-        )
+                s.entity,
+                s.item,
+                f"{s.label_score:.2f}",
+                s.label_language or "-",
+                s.ours,
+                s.theirs,
+                "-" if not s.type_checked else ("fits" if s.type_fits else "MISFIT"),
+                "yes" if s.ok else "NO",
+            ]
+            for s in report.links
+        ],
     )
     if report.problems:
         print(f"\nProblems ({len(report.problems)}):\n")
-        print(
-            table(
-                ["problem", "entity", "item", "score", "detail"],
+        _print_table(
+            ["problem", "entity", "item", "score", "detail"],
+            [
                 [
-                    [
-                        p.kind,
-                        p.entity,
-                        p.item,
-                        "" if p.score is None else f"{p.score:.2f}",
-                        p.detail,
-                    ]
-                    for p in report.problems
-                ],
-                limit=90,
-            )
+                    p.kind,
+                    p.entity,
+                    p.item,
+                    "" if p.score is None else f"{p.score:.2f}",
+                    p.detail,
+                ]
+                for p in report.problems
+            ],
         )
     print(f"\nUnlinked entities ({len(report.unlinked)}):\n")
     if report.unlinked:
-        print(
-            table(
-                ["entity", "label (en)", "label (zh)", "zh.wikipedia page"],
-                [
-                    [u["entity"], u["label_en"], u["label_zh"], u["wikipedia_page"]]
-                    for u in report.unlinked
-                ],
-                limit=50,
-            )
+        _print_table(
+            ["entity", "label (en)", "label (zh)", "zh.wikipedia page"],
+            [
+                [u["entity"], u["label_en"], u["label_zh"], u["wikipedia_page"]]
+                for u in report.unlinked
+            ],
         )
     summary = (
         f"{len(report.links)} links, {len(report.problems)} problems, "
@@ -301,7 +178,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_resolve(args: argparse.Namespace) -> int:
     """Resolve unlinked entities through sitelinks and write the accepted links."""
     retrieved = _date(args.retrieved)
-    graph = _graph(args)
+    graph = _graph(args, may_be_new=True)
     report = wikidata.resolve(graph, _client(args), retrieved=retrieved, entities=args.entity)
     text = ""
     if report.new_links and not args.dry_run:
@@ -319,12 +196,9 @@ def run_resolve(args: argparse.Namespace) -> int:
         _print_json(payload)
         return 0
     print(f"Sitelinks resolved on {report.endpoint}\n")
-    print(
-        table(
-            ["status", "entity", "item", "zh.wikipedia title", "detail"],
-            [[r.status, r.entity, r.item or "-", r.title, r.detail] for r in report.resolutions],
-            limit=80,
-        )
+    _print_table(
+        ["status", "entity", "item", "zh.wikipedia title", "detail"],
+        [[r.status, r.entity, r.item or "-", r.title, r.detail] for r in report.resolutions],
     )
     accepted = len(report.new_links)
     if args.dry_run:
@@ -345,8 +219,6 @@ def run_suggest(args: argparse.Namespace) -> int:
     graph = _graph(args)
     suggestions = wikidata.suggest(graph, _client(args), entities=args.entity, limit=args.limit)
     if args.format == "json":
-        from dataclasses import asdict
-
         _print_json([asdict(s) for s in suggestions])
         return 0
     for index, suggestion in enumerate(suggestions):
@@ -355,24 +227,20 @@ def run_suggest(args: argparse.Namespace) -> int:
         if not suggestion.candidates:
             print("(no item has one of these labels)")
             continue
-        print(
-            table(
-                ["rank", "item", "score", "matched", "label (en)", "label (zh)", "description"],
+        _print_table(
+            ["rank", "item", "score", "matched", "label (en)", "label (zh)", "description"],
+            [
                 [
-                    [
-                        n,
-                        c.item,
-                        f"{c.score:.1f}",
-                        " ".join(c.matched),
-                        c.label_en,
-                        c.label_zh,
-                        c.description_en or c.description_zh,
-                    ]
-                    for n, c in enumerate(suggestion.candidates, start=1)
-                ],
-                limit=50,
-            ),
-            end="",
+                    n,
+                    c.item,
+                    f"{c.score:.1f}",
+                    " ".join(c.matched) + (" REJECTED" if c.rejected else ""),
+                    c.label_en,
+                    c.label_zh,
+                    c.description_en or c.description_zh,
+                ]
+                for n, c in enumerate(suggestion.candidates, start=1)
+            ],
         )
     print(
         "\nSuggestions only: nothing was written. Add a link with its evidence to "
@@ -383,36 +251,39 @@ def run_suggest(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     """Print what Wikidata lacks or holds differently; optionally write QuickStatements."""
+    target = None if args.quickstatements in (None, "-") else Path(args.quickstatements)
+    if target is not None and (target.is_dir() or not target.parent.is_dir()):
+        raise InputError(f"--quickstatements {target}: not a file in an existing folder")
     graph = _graph(args)
     report = wikidata.diff(graph, _client(args))
     if args.quickstatements:
         lines = wikidata.quickstatements(report, graph)
-        if args.quickstatements == "-":
+        if target is None:
             sys.stdout.write(lines)
             return 0
-        Path(args.quickstatements).write_text(lines, encoding="utf-8")
+        try:
+            target.write_text(lines, encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot write {target}: {error.strerror or error}") from None
     if args.format == "json":
         _print_json(report.to_json())
         return 0
     shown = [s for s in report.statements if args.all or s.status != "same"]
     print(f"Our statements compared with {report.endpoint}\n")
-    print(
-        table(
-            ["status", "entity", "property", "item", "P", "ours", "Wikidata"],
+    _print_table(
+        ["status", "entity", "property", "item", "P", "ours", "Wikidata"],
+        [
             [
-                [
-                    s.status,
-                    s.entity,
-                    s.property,
-                    s.item,
-                    s.wikidata_property,
-                    s.value,
-                    ", ".join(s.wikidata_values) or "-",
-                ]
-                for s in shown
-            ],
-            limit=40,
-        )
+                s.status,
+                s.entity,
+                s.property,
+                s.item,
+                s.wikidata_property,
+                s.value,
+                ", ".join(s.wikidata_values) or "-",
+            ]
+            for s in shown
+        ],
     )
     counts = report.to_json()["summary"]
     print(
@@ -422,3 +293,68 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.quickstatements:
         print(f"QuickStatements for the missing ones written to {args.quickstatements}.")
     return 0
+
+
+SUBCOMMANDS: dict[str, tuple[str, str, tuple[Option, ...], Callable[[argparse.Namespace], int]]] = {
+    "check": (
+        "compare every link's labels and type with Wikidata; list unlinked entities",
+        "For every link, ask the endpoint for the item's labels (en, zh, ru), aliases, "
+        "'instance of' values and redirect, and report: labels that match ours in no "
+        "language (with a similarity score), types that do not fit, redirected or missing "
+        "items, two entities linked to one item, an entity linked to several items, links "
+        "without evidence records, links to an item the graph states the entity is not "
+        "(owl:differentFrom). Unlinked entities are listed too; they make the exit "
+        "status 1 only with --require-links.",
+        (
+            ("--types", {"type": Path, "metavar": "TSV",
+                         "help": "a type table (our_class, wikidata_class, label, evidence) "
+                                 "instead of the built-in one"}),
+            ("--require-links", {"action": "store_true",
+                                 "help": "count unlinked entities as problems"}),
+        ),
+        run_check,
+    ),
+    "resolve": (
+        "link unlinked entities through their Chinese Wikipedia page (sitelinks)",
+        "For unlinked entities that have a zh.wikipedia page in the graph, find the item "
+        "joined to that page by its sitelink, compare the item's zh and en labels with "
+        "ours, and append the accepted links (with the page and the date) to the link "
+        "file. Mismatches and ambiguities are reported and never written.",
+        (
+            ("--dry-run", {"action": "store_true",
+                           "help": "report and print what would be written; change nothing"}),
+            ("--retrieved", {"metavar": "YYYY-MM-DD",
+                             "help": "the retrieval date to record (default: today)"}),
+            _entity_option("only this entity (e.g. person:zhou-enlai); repeatable"),
+        ),
+        run_resolve,
+    ),
+    "suggest": (
+        "propose candidate items for unlinked entities, ranked (never writes)",
+        "For unlinked entities (or the ones named with --entity), look up items whose "
+        "label or alias equals one of ours in en, zh or ru, rank them, and show their "
+        "labels and descriptions so that a person can decide. Nothing is written.",
+        (
+            _entity_option("only this entity; repeatable"),
+            ("--limit", {"type": int, "default": 5, "help": "candidates per entity (default 5)"}),
+        ),
+        run_suggest,
+    ),
+    "diff": (
+        "list what Wikidata lacks or holds differently; write QuickStatements",
+        "Map the graph's statements to Wikidata properties (the tkg:wikidataProperty "
+        "annotations of ontology/alignments.ttl: signatory, point in time, location, "
+        "replaces, based on, part of …), compare them with the linked items' truthy "
+        "statements, and print what Wikidata lacks (missing) or holds differently "
+        "(different). With --quickstatements FILE ('-' for stdout) the missing statements "
+        "are written as QuickStatements lines, each with a reference to our source, for an "
+        "editor to review.",
+        (
+            ("--quickstatements", {"metavar": "FILE", "help": "write the missing statements as "
+                                   "QuickStatements to FILE ('-': stdout)"}),
+            ("--all", {"action": "store_true", "help": "also list the statements that agree"}),
+        ),
+        run_diff,
+    ),
+}  # fmt: skip
+"""Each subcommand: (summary, description, its own options, the function that runs it)."""
