@@ -13,21 +13,24 @@ import http.client
 import http.server
 import io
 import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from treatykg import remote_store
 from treatykg.cli import main
-from treatykg.loading import count_triples, project_files
+from treatykg.loading import count_triples, graph_name_for, load_store, project_files
 from treatykg.remote_store import (
     STAGING,
     HttpClient,
+    LoadInterrupted,
     Progress,
     RemoteStore,
     RemoteStoreError,
@@ -97,8 +100,10 @@ class KillAt(Progress):
 
 
 class Front:
-    """An HTTP front on 127.0.0.1 before ``upstream``: it may ask for credentials and may answer
-    some requests itself (``answer(method, path) -> (status, headers, body) | None``)."""
+    """An HTTP front on 127.0.0.1 before ``upstream``: it may ask for credentials, may answer
+    some requests itself (``answer(method, path) -> (status, headers, body) | None``), may read
+    request bodies slowly (``read_pause`` seconds per 64 kB, as a store busy writing does) and may
+    hold back the upstream's answer (``reply_pause(method, path) -> seconds``)."""
 
     def __init__(
         self,
@@ -106,6 +111,8 @@ class Front:
         *,
         authorization: str | None = None,
         answer: Callable[[str, str], tuple[int, dict[str, str], bytes] | None] | None = None,
+        read_pause: float = 0.0,
+        reply_pause: Callable[[str, str], float] | None = None,
     ) -> None:
         self.upstream = upstream
         self.authorization = authorization
@@ -117,9 +124,20 @@ class Front:
             def log_message(self, *args):  # keep the test output clean
                 pass
 
-            def _handle(self):
+            def _body(self) -> bytes | None:
+                """The request body, or None if the client went away before sending it all."""
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                parts = []
+                while length > 0 and (part := self.rfile.read(min(length, 65536))):
+                    parts.append(part)
+                    length -= len(part)
+                    time.sleep(read_pause)
+                return None if length > 0 else b"".join(parts)
+
+            def _handle(self):
+                body = self._body()
+                if body is None:
+                    return None  # as a store does: a body cut short is never acted on
                 front.seen.append(f"{self.command} {self.path}")
                 if front.authorization and self.headers.get("Authorization") != front.authorization:
                     return self._reply(401, {"WWW-Authenticate": 'Basic realm="store"'}, b"no")
@@ -142,19 +160,27 @@ class Front:
                     if k.lower() not in ("content-length", "transfer-encoding", "connection")
                 }
                 connection.close()
+                if reply_pause is not None:
+                    time.sleep(reply_pause(self.command, self.path))
                 return self._reply(response.status, kept, data)
 
             def _reply(self, status, headers, body):
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting: what the test is about
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Leaving the `with` block waits for the requests in flight, so that none reaches the
+        # store after the test (or during the next one).
+        self.httpd.daemon_threads = False
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -169,26 +195,6 @@ class Front:
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[OxigraphServer]:
-    with OxigraphServer() as running:
-        yield running
-
-
-@pytest.fixture
-def empty(server) -> OxigraphServer:
-    RemoteStore(server.endpoint).update("CLEAR ALL")
-    return server
-
-
-@pytest.fixture(scope="module")
-def local_counts() -> dict[str, int]:
-    return count_triples()
 
 
 # --- a server killed in the middle of a load ----------------------------------------------------
@@ -311,6 +317,152 @@ def test_the_command_killed_at_any_moment_leaves_old_or_new_then_loads(tmp_path)
         assert counts(second) == {BIG: 3 * NEW}
 
 
+# --- interrupted and timed-out loads -------------------------------------------------------------
+
+
+def _two_graphs(tmp_path: Path, big: int, *, offset: int = 0) -> list[Path]:
+    """Two user files, a.ttl (10 triples) and big.ttl (``big`` triples): two graphs, so the
+    load goes through staging graphs and one switching update."""
+    return [
+        synthetic(tmp_path / "a.ttl", 10, offset=offset),
+        synthetic(tmp_path / "big.ttl", big, offset=offset + 1_000_000),
+    ]
+
+
+def test_ctrl_c_before_the_switch_keeps_the_old_graphs_and_drops_the_staging_ones(
+    fresh_server, tmp_path
+):
+    old = _two_graphs(tmp_path, 100)
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
+    before = counts(fresh_server)
+    new = _two_graphs(tmp_path, 500, offset=5000)
+
+    def ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    sources = [(path, graph_name_for(path)) for path in new]
+    with pytest.raises(LoadInterrupted) as stopped:
+        load(fresh_server.endpoint, sources, before_switch=ctrl_c)
+    assert str(stopped.value) == "interrupted before the switch; the store was not changed"
+    assert stopped.value.exit_code == 130
+    assert counts(fresh_server) == before  # no staging graph left either
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_the_command_interrupted_mid_upload_says_so_and_keeps_the_old_graphs(
+    fresh_server, tmp_path, signal_number
+):
+    """Ctrl-C (SIGINT) or `kill` (SIGTERM) while the command uploads through a store that
+    reads slowly: exit 130, one line saying the store was not changed, the old graphs kept;
+    the next load puts the new ones in place and tidies."""
+    old = _two_graphs(tmp_path, 100)
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
+    before = counts(fresh_server)
+    new = _two_graphs(tmp_path, NEW, offset=5000)
+    command = [
+        sys.executable, "-m", "treatykg", "load", "--progress", "--retries", "0", *map(str, new),
+    ]  # fmt: skip
+    with Front(fresh_server.base_url, read_pause=0.05) as front:
+        process = subprocess.Popen(
+            [*command, "--endpoint", front.base_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            shown = re.search(r"^uploading user/big: .*\((\d+)%\)$", line.strip())
+            if shown and int(shown[1]) >= 30:
+                process.send_signal(signal_number)
+                break
+        err = "".join(seen) + process.stderr.read()
+        code = process.wait(timeout=60)
+    assert code == 130, err
+    assert "Traceback" not in err
+    errors = [ln for ln in err.splitlines() if ln.startswith("treatykg: error:")]
+    assert errors == [
+        "treatykg: error: interrupted before the switch; the store was not changed"
+    ], err
+    assert targets(fresh_server) == before
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, new)]) == 0
+    assert counts(fresh_server) == {graph_name_for(new[0]): 10, graph_name_for(new[1]): NEW}
+
+
+def test_a_store_that_stops_answering_mid_load_times_out_and_keeps_the_old_graphs(
+    fresh_server, tmp_path, capsys
+):
+    old = _two_graphs(tmp_path, 20)
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
+    before = counts(fresh_server)
+    new = _two_graphs(tmp_path, 40, offset=5000)
+
+    def stalls_on_uploads(method, path):
+        if method == "PUT":
+            time.sleep(1.0)
+            return 504, {}, b"too late"
+        return None
+
+    with Front(fresh_server.base_url, answer=stalls_on_uploads) as front:
+        code = main(
+            ["load", "--endpoint", front.base_url, "--timeout", "0.3", "--retries", "0"]
+            + [str(path) for path in new]
+        )
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"treatykg: error: no answer from {front.base_url}/store within 0.3 s while uploading "
+        "user/a; the store was not changed\n"
+    )
+    assert counts(fresh_server) == before  # and its staging graphs were dropped
+
+
+def test_a_put_whose_answer_is_lost_says_the_graph_holds_old_or_new(fresh_server, tmp_path, capsys):
+    """A single-graph PUT sent in full whose answer never comes: the store may have stored it
+    or not. The message says so (never a mix), and loading again settles it."""
+    graph = "https://example.org/graph/one"
+    old = synthetic(tmp_path / "old.ttl", 10)
+    new = synthetic(tmp_path / "new.ttl", 20, offset=100)
+    assert main(["load", "--endpoint", fresh_server.base_url, "--graph", graph, str(old)]) == 0
+
+    def late_for_puts(method, path):
+        return 1.0 if method == "PUT" else 0.0
+
+    with Front(fresh_server.base_url, reply_pause=late_for_puts) as front:
+        argv = ["--endpoint", front.base_url, "--graph", graph, str(new), "--timeout", "0.3"]
+        code = main(["load", *argv, "--retries", "0"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"treatykg: error: no answer from {front.base_url}/store within 0.3 s while uploading "
+        f"{graph}; {graph} holds its old triples or, if the store received the whole upload, "
+        "the new ones, never a mix (a PUT is all or nothing); load again\n"
+    )
+    assert counts(fresh_server) in ({graph: 10}, {graph: 20})
+    assert main(["load", "--endpoint", fresh_server.base_url, "--graph", graph, str(new)]) == 0
+    assert counts(fresh_server) == {graph: 20}
+
+
+def test_sparql_update_loads_in_pieces_and_keeps_blank_nodes_together(
+    fresh_server, local_counts, monkeypatch
+):
+    """Without a Graph Store endpoint the files go as INSERT DATA requests of a bounded size,
+    read from disk as they are sent; the lines with blank nodes all go in one request, or each
+    request would make new nodes of the same labels."""
+    monkeypatch.setattr(remote_store, "UPDATE_CHUNK_BYTES", 4096)
+    with Front(fresh_server.base_url) as front:
+        assert main(["load", "--endpoint", front.base_url, "--store-url", "none"]) == 0
+    assert not [r for r in front.seen if r.startswith(("PUT", "POST /store"))]
+    inserts = [r for r in front.seen if r == "POST /update"]
+    assert len(inserts) > 2 * len(local_counts)  # many pieces, not one request per graph
+    assert counts(fresh_server) == local_counts
+    blank = (
+        "SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE { GRAPH ?g { { ?b ?p ?o } UNION { ?s ?p ?b } } "
+        "FILTER(isBlank(?b)) }"
+    )
+    local = int(next(iter(load_store().query(blank)))["n"].value)
+    assert local > 0
+    assert int(RemoteStore(fresh_server.endpoint).select(blank)[0]["n"]) == local
+
+
 # --- endpoints that cannot be reached, are slow, busy or broken ---------------------------------
 
 
@@ -366,7 +518,32 @@ def test_a_silent_endpoint_times_out(capsys):
             "bad graph IRI 'not an IRI'",
         ),
         (["--endpoint", "http://127.0.0.1:1", "--graph", "urn:x y"], "bad graph IRI 'urn:x y'"),
-        (["--endpoint", "http://127.0.0.1:1", "--timeout", "0"], "--timeout must be positive"),
+        (
+            ["--endpoint", "http://127.0.0.1:1", "--graph", STAGING + "x"],
+            f"bad graph IRI '{STAGING}x': {STAGING}... is reserved for staging",
+        ),
+        *(
+            (
+                ["--endpoint", "http://127.0.0.1:1", "--timeout", value],
+                f"--timeout must be a positive number of seconds, not {float(value)}",
+            )
+            for value in ("0", "-1", "nan", "inf")
+        ),
+        *(
+            (
+                ["--endpoint", "http://127.0.0.1:1", "--backoff", value],
+                f"--backoff must be 0 or more seconds, not {float(value)}",
+            )
+            for value in ("-0.5", "nan")
+        ),
+        (
+            ["--endpoint", "http://127.0.0.1:1", "--retries", "-1"],
+            "--retries must be 0 or more, not -1",
+        ),
+        (
+            ["--endpoint", "http://127.0.0.1:1", "no-such-file.ttl"],
+            "no-such-file.ttl: no such file",
+        ),
     ],
 )
 def test_bad_arguments_give_one_clear_line(argv, message, capsys):
@@ -376,7 +553,7 @@ def test_bad_arguments_give_one_clear_line(argv, message, capsys):
     assert err.count("\n") == 1
 
 
-def test_a_busy_store_is_retried_after_the_time_it_asks(empty, local_counts, capsys):
+def test_a_busy_store_is_retried_after_the_time_it_asks(fresh_server, local_counts, capsys):
     answered = []
 
     def busy_once(method, path):
@@ -385,18 +562,18 @@ def test_a_busy_store_is_retried_after_the_time_it_asks(empty, local_counts, cap
             return 503, {"Retry-After": "1"}, b"busy: try again"
         return None
 
-    with Front(empty.base_url, answer=busy_once) as front:
+    with Front(fresh_server.base_url, answer=busy_once) as front:
         started = time.monotonic()
         assert main(["load", "--endpoint", front.base_url, "--backoff", "0.01"]) == 0
         assert time.monotonic() - started >= 1.0
-    assert targets(empty) == local_counts
+    assert targets(fresh_server) == local_counts
 
 
-def test_a_store_that_stays_busy_is_reported_with_its_own_words(empty, capsys):
+def test_a_store_that_stays_busy_is_reported_with_its_own_words(fresh_server, capsys):
     def always_busy(method, path):
         return 503, {}, b"busy: too many loads\nsecond line"
 
-    with Front(empty.base_url, answer=always_busy) as front:
+    with Front(fresh_server.base_url, answer=always_busy) as front:
         code = main(["load", "--endpoint", front.base_url, "--retries", "2", "--backoff", "0.01"])
     assert code == 2
     assert capsys.readouterr().err == (
@@ -405,11 +582,11 @@ def test_a_store_that_stays_busy_is_reported_with_its_own_words(empty, capsys):
     )
 
 
-def test_a_redirect_is_reported_not_followed(empty, capsys):
+def test_a_redirect_is_reported_not_followed(fresh_server, capsys):
     def moved(method, path):
         return 301, {"Location": "https://store.example.org" + path}, b""
 
-    with Front(empty.base_url, answer=moved) as front:
+    with Front(fresh_server.base_url, answer=moved) as front:
         assert main(["load", "--endpoint", front.base_url]) == 2
     assert capsys.readouterr().err == (
         f"treatykg: error: HTTP 301 from {front.base_url}/query: moved to "
@@ -417,58 +594,60 @@ def test_a_redirect_is_reported_not_followed(empty, capsys):
     )
 
 
-def test_a_failing_switch_leaves_the_graphs_as_they_were(empty, local_counts, capsys):
-    assert main(["load", "--endpoint", empty.base_url]) == 0
-    before = targets(empty)
+def test_a_failing_switch_leaves_the_graphs_as_they_were(fresh_server, local_counts, capsys):
+    assert main(["load", "--endpoint", fresh_server.base_url]) == 0
+    before = targets(fresh_server)
 
     def broken_updates(method, path):
         if path.startswith("/update"):
             return 500, {}, b"boom: disk full\nstack trace..."
         return None
 
-    with Front(empty.base_url, answer=broken_updates) as front:
+    with Front(fresh_server.base_url, answer=broken_updates) as front:
         assert main(["load", "--endpoint", front.base_url]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
         f"treatykg: error: HTTP 500 from {front.base_url}/update: boom: disk full"
     )
     assert err.endswith("the store was not changed\n")
-    assert targets(empty) == before
+    assert targets(fresh_server) == before
     # Its staging graphs could not be dropped (updates fail); the next load removes them.
-    assert RemoteStore(empty.endpoint).graphs_under(STAGING)
-    assert main(["load", "--endpoint", empty.base_url]) == 0
+    assert RemoteStore(fresh_server.endpoint).graphs_under(STAGING)
+    assert main(["load", "--endpoint", fresh_server.base_url]) == 0
     assert "left by an interrupted load" in capsys.readouterr().err
-    assert counts(empty) == local_counts
+    assert counts(fresh_server) == local_counts
 
 
 # --- credentials --------------------------------------------------------------------------------
 
 
-def test_credentials_from_the_environment_are_sent(empty, local_counts, monkeypatch, capsys):
+def test_credentials_from_the_environment_are_sent(fresh_server, local_counts, monkeypatch, capsys):
     monkeypatch.setenv("TREATYKG_USER", USER)
     monkeypatch.setenv("TREATYKG_PASSWORD", SECRET)
-    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+    with Front(fresh_server.base_url, authorization=basic(USER, SECRET)) as front:
         assert main(["load", "--endpoint", front.base_url]) == 0
-    assert targets(empty) == local_counts
+    assert targets(fresh_server) == local_counts
     captured = capsys.readouterr()
     assert SECRET not in captured.out + captured.err
 
 
-def test_wrong_credentials_give_one_clear_line_without_the_secret(empty, monkeypatch, capsys):
+def test_wrong_credentials_give_one_clear_line_without_the_secret(
+    fresh_server, monkeypatch, capsys
+):
     monkeypatch.setenv("TREATYKG_USER", USER)
     monkeypatch.setenv("TREATYKG_PASSWORD", "wrong-" + SECRET)
-    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+    with Front(fresh_server.base_url, authorization=basic(USER, SECRET)) as front:
         assert main(["load", "--endpoint", front.base_url]) == 2
     captured = capsys.readouterr()
     assert captured.err == (
         f"treatykg: error: endpoint refused the credentials (HTTP 401) at {front.base_url}/query\n"
     )
     assert SECRET not in captured.out + captured.err
-    assert targets(empty) == {}
+    assert targets(fresh_server) == {}
 
 
-def test_missing_credentials_say_where_to_put_them(empty, capsys):
-    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+def test_missing_credentials_say_where_to_put_them(fresh_server, capsys):
+    with Front(fresh_server.base_url, authorization=basic(USER, SECRET)) as front:
         assert main(["load", "--endpoint", front.base_url]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
@@ -477,20 +656,24 @@ def test_missing_credentials_say_where_to_put_them(empty, capsys):
     assert "TREATYKG_USER" in err and "~/.netrc" in err
 
 
-def test_credentials_from_netrc_are_sent(empty, local_counts, no_real_credentials, monkeypatch):
+def test_credentials_from_netrc_are_sent(
+    fresh_server, local_counts, no_real_credentials, monkeypatch
+):
     netrc = no_real_credentials / ".netrc"
     netrc.write_text(f"machine 127.0.0.1 login {USER} password {SECRET}\n")
     netrc.chmod(0o600)
-    with Front(empty.base_url, authorization=basic(USER, SECRET)) as front:
+    with Front(fresh_server.base_url, authorization=basic(USER, SECRET)) as front:
         assert main(["load", "--endpoint", front.base_url]) == 0
-    assert targets(empty) == local_counts
+    assert targets(fresh_server) == local_counts
 
 
-def test_a_bearer_token_from_the_environment_is_sent(empty, local_counts, monkeypatch, capsys):
+def test_a_bearer_token_from_the_environment_is_sent(
+    fresh_server, local_counts, monkeypatch, capsys
+):
     monkeypatch.setenv("TREATYKG_TOKEN", TOKEN)
-    with Front(empty.base_url, authorization=f"Bearer {TOKEN}") as front:
+    with Front(fresh_server.base_url, authorization=f"Bearer {TOKEN}") as front:
         assert main(["load", "--endpoint", front.base_url]) == 0
-    assert targets(empty) == local_counts
+    assert targets(fresh_server) == local_counts
     captured = capsys.readouterr()
     assert TOKEN not in captured.out + captured.err
 
@@ -506,26 +689,24 @@ def test_credentials_in_the_url_are_refused_and_not_repeated(capsys):
 
 
 def test_a_write_by_someone_else_during_the_load_is_caught_by_the_counts(
-    empty, monkeypatch, capsys
+    fresh_server, monkeypatch, capsys
 ):
     """Someone adds a triple to a target graph between the upload and the switch (--append):
     the count after the load is one more than expected, and the command says so (exit 1)."""
     from functools import partial
 
-    from treatykg import remote_store
-
-    assert main(["load", "--endpoint", empty.base_url]) == 0
+    assert main(["load", "--endpoint", fresh_server.base_url]) == 0
     graph = sorted(count_triples())[0]
 
     def intruder() -> None:
-        RemoteStore(empty.endpoint).update(
+        RemoteStore(fresh_server.endpoint).update(
             f"INSERT DATA {{ GRAPH <{graph}> {{ "
             "<https://example.org/x> <https://example.org/y> 1 } }"
         )
 
     monkeypatch.setattr(remote_store, "load", partial(remote_store.load, before_switch=intruder))
     capsys.readouterr()
-    assert main(["load", "--endpoint", empty.base_url, "--append"]) == 1
+    assert main(["load", "--endpoint", fresh_server.base_url, "--append"]) == 1
     out = capsys.readouterr().out
     assert re.search(rf"^{re.escape(graph)}\s.*MISMATCH \(expected \d+\)$", out, re.M), out
     assert out.rstrip().endswith("COUNTS DIFFER")

@@ -1,13 +1,15 @@
 """``treatykg load`` and ``treatykg serve`` against a real Oxigraph server (no mocks).
 
-Each module-scoped server is started by :class:`treatykg.server.OxigraphServer` (in memory,
-``--union-default-graph``, as ``treatykg serve`` runs it) and stopped by its pid.
+The servers are :class:`treatykg.server.OxigraphServer` (in memory, ``--union-default-graph``, as
+``treatykg serve`` runs them): the session's own (``oxigraph_server`` and ``fresh_server``, see
+conftest.py) and one this module starts for the stored queries; each is stopped by its pid.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,8 +22,8 @@ import pyoxigraph as ox
 import pytest
 
 from treatykg import catalogue, querying
-from treatykg.cli import main
-from treatykg.loading import count_triples, load_store, project_files
+from treatykg.cli import build_parser, main
+from treatykg.loading import load_store, project_files
 from treatykg.namespaces import GRAPH
 from treatykg.remote_store import STAGING, RemoteStore, resolve_endpoint
 from treatykg.server import OxigraphServer, serve_graph
@@ -66,27 +68,6 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server():
-    with OxigraphServer() as running:
-        yield running
-
-
-@pytest.fixture
-def empty(server):
-    """The module's server, emptied."""
-    RemoteStore(server.endpoint).update("CLEAR ALL")
-    return server
-
-
-@pytest.fixture(scope="module")
-def local_counts() -> dict[str, int]:
-    return count_triples()
-
-
 # --- load ---------------------------------------------------------------------------------------
 
 
@@ -96,38 +77,38 @@ def test_the_project_has_graphs_and_queries_to_load():
     assert len(QUERIES) >= 5
 
 
-def test_load_then_count(empty, local_counts, capsys):
-    assert run("--endpoint", empty.base_url) == 0
+def test_load_then_count(fresh_server, local_counts, capsys):
+    assert run("--endpoint", fresh_server.base_url) == 0
     out = capsys.readouterr().out
-    assert graph_counts(empty) == local_counts
+    assert graph_counts(fresh_server) == local_counts
     for graph, n in local_counts.items():
         assert re.search(rf"^{re.escape(graph)}\s+{n}\s+0\s+{n}\s+ok$", out, re.M), out
     assert "every graph holds the local count" in out
 
 
-def test_load_twice_with_replace_gives_the_same_store(empty, local_counts, capsys):
-    assert run("--endpoint", empty.base_url) == 0
-    first = snapshot(empty)
-    assert run("--endpoint", empty.base_url, "--replace") == 0
-    assert snapshot(empty) == first
-    assert graph_counts(empty) == local_counts  # no staging graph left behind
+def test_load_twice_with_replace_gives_the_same_store(fresh_server, local_counts, capsys):
+    assert run("--endpoint", fresh_server.base_url) == 0
+    first = snapshot(fresh_server)
+    assert run("--endpoint", fresh_server.base_url, "--replace") == 0
+    assert snapshot(fresh_server) == first
+    assert graph_counts(fresh_server) == local_counts  # no staging graph left behind
     out = capsys.readouterr().out
     n = local_counts[ONTOLOGY]
     assert re.search(rf"^{re.escape(ONTOLOGY)}\s+{n}\s+{n}\s+{n}\s+ok$", out, re.M), out
 
 
-def test_replace_leaves_other_graphs_alone(empty, local_counts, capsys):
+def test_replace_leaves_other_graphs_alone(fresh_server, local_counts, capsys):
     other = "https://example.org/graph/someone-else"
-    RemoteStore(empty.endpoint).update(
+    RemoteStore(fresh_server.endpoint).update(
         f"INSERT DATA {{ GRAPH <{other}> {{ <https://example.org/s> <https://example.org/p> 1 }} }}"
     )
-    assert run("--endpoint", empty.base_url) == 0
-    assert graph_counts(empty) == {**local_counts, other: 1}
+    assert run("--endpoint", fresh_server.base_url) == 0
+    assert graph_counts(fresh_server) == {**local_counts, other: 1}
 
 
-def test_append_adds_to_what_the_graph_holds(empty, local_counts, capsys):
-    assert run("--endpoint", empty.base_url) == 0
-    assert run("--endpoint", empty.base_url, "--append") == 0
+def test_append_adds_to_what_the_graph_holds(fresh_server, local_counts, capsys):
+    assert run("--endpoint", fresh_server.base_url) == 0
+    assert run("--endpoint", fresh_server.base_url, "--append") == 0
     out = capsys.readouterr().out
     assert "with --append" in out and "MISMATCH" not in out
     # Named nodes are the same triples again; blank nodes are new nodes each time.
@@ -136,62 +117,65 @@ def test_append_adds_to_what_the_graph_holds(empty, local_counts, capsys):
         for q in load_store()
         if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)
     )
-    counts = graph_counts(empty)
+    counts = graph_counts(fresh_server)
     assert sum(counts.values()) == sum(local_counts.values()) + blank
 
 
-def test_graph_option_loads_everything_into_one_graph(empty, capsys):
+def test_graph_option_loads_everything_into_one_graph(fresh_server, capsys):
     target = "https://example.org/graph/treatykg-all"
-    assert run("--endpoint", empty.base_url, "--graph", target) == 0
+    assert run("--endpoint", fresh_server.base_url, "--graph", target) == 0
     distinct = len({(q.subject, q.predicate, q.object) for q in load_store()})
-    assert graph_counts(empty) == {target: distinct}
+    assert graph_counts(fresh_server) == {target: distinct}
     assert "Graph Store PUT in" in capsys.readouterr().out  # one PUT, no staging
 
 
-def test_without_a_graph_store_it_loads_by_sparql_update(empty, local_counts, capsys):
-    assert run("--endpoint", empty.base_url, "--store-url", "none") == 0
-    assert graph_counts(empty) == local_counts
+def test_without_a_graph_store_it_loads_by_sparql_update(fresh_server, local_counts, capsys):
+    assert run("--endpoint", fresh_server.base_url, "--store-url", "none") == 0
+    assert graph_counts(fresh_server) == local_counts
     assert "by SPARQL Update" in capsys.readouterr().out
 
 
-def test_a_store_url_that_is_not_a_graph_store_falls_back_to_update(empty, local_counts, capsys):
-    assert run("--endpoint", empty.base_url, "--store-url", empty.base_url + "/no-such-path") == 0
+def test_a_store_url_that_is_not_a_graph_store_falls_back_to_update(
+    fresh_server, local_counts, capsys
+):
+    base = fresh_server.base_url
+    assert run("--endpoint", base, "--store-url", base + "/no-such-path") == 0
     captured = capsys.readouterr()
-    assert graph_counts(empty) == local_counts
+    assert graph_counts(fresh_server) == local_counts
     assert "no Graph Store endpoint at" in captured.err
     assert "by SPARQL Update" in captured.out
 
 
-def test_query_update_and_store_urls_can_be_given_one_by_one(empty, local_counts):
+def test_query_update_and_store_urls_can_be_given_one_by_one(fresh_server, local_counts):
     code = run(
-        "--query-url", empty.query_url,
-        "--update-url", empty.update_url,
-        "--store-url", empty.store_url,
+        "--query-url", fresh_server.query_url,
+        "--update-url", fresh_server.update_url,
+        "--store-url", fresh_server.store_url,
     )  # fmt: skip
     assert code == 0
-    assert graph_counts(empty) == local_counts
+    assert graph_counts(fresh_server) == local_counts
 
 
-def test_a_malformed_file_leaves_the_store_unchanged(empty, tmp_path, capsys):
+def test_a_malformed_file_leaves_the_store_unchanged(fresh_server, tmp_path, capsys):
     good = write(tmp_path / "extra.ttl", "<https://example.org/a> <https://example.org/b> 1 .\n")
-    assert run("--endpoint", empty.base_url, str(good)) == 0
-    before = snapshot(empty)
+    assert run("--endpoint", fresh_server.base_url, str(good)) == 0
+    before = snapshot(fresh_server)
     bad = write(tmp_path / "broken.ttl", "<https://example.org/a> <https://example.org/b> .\n")
     write(good, "<https://example.org/a> <https://example.org/b> 2 .\n")
     capsys.readouterr()
-    assert run("--endpoint", empty.base_url, str(good), str(bad)) == 2
+    assert run("--endpoint", fresh_server.base_url, str(good), str(bad)) == 2
     err = capsys.readouterr().err
     assert re.fullmatch(rf"treatykg: error: {re.escape(str(bad))}:1:\d+: .+\n", err), err
-    assert snapshot(empty) == before
+    assert snapshot(fresh_server) == before
 
 
-def test_progress_is_shown_on_request(empty, tmp_path, capsys):
+def test_progress_is_shown_on_request(fresh_server, tmp_path, capsys):
     lines = (f"<https://example.org/s{i}> <https://example.org/p> {i} .\n" for i in range(30000))
     big = write(tmp_path / "big.ttl", "".join(lines))
-    assert run("--endpoint", empty.base_url, "--progress", str(big)) == 0
+    assert run("--endpoint", fresh_server.base_url, "--progress", str(big)) == 0
     err = capsys.readouterr().err
     assert re.search(r"^uploading user/big: .* of [\d.]+ MB \(100%\)$", err, re.M), err
-    assert run("--endpoint", empty.base_url, "--no-progress", str(big)) == 0
+    assert run("--endpoint", fresh_server.base_url, "--no-progress", str(big)) == 0
     assert "uploading" not in capsys.readouterr().err
 
 
@@ -199,11 +183,18 @@ def test_progress_is_shown_on_request(empty, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def loaded(server):
-    """The module's server loaded once by ``treatykg load``."""
-    RemoteStore(server.endpoint).update("CLEAR ALL")
-    assert main(["load", "--endpoint", server.base_url]) == 0
-    return server
+def loaded():
+    """A server of this module's own, loaded once by ``treatykg load`` and left alone."""
+    with OxigraphServer() as server:
+        assert main(["load", "--endpoint", server.base_url]) == 0
+        yield server
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """The queries go to 127.0.0.1 directly, whatever proxy the environment names."""
+    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -222,12 +213,9 @@ def _rows(answer: querying.Answer) -> Counter:
     return Counter((term(t.subject), str(t.predicate), term(t.object)) for t in answer.triples)
 
 
-def _offline(query: catalogue.StoredQuery) -> bool:
-    # Tests never touch the internet: a federated query (SERVICE <https://...>) is left out.
-    return not re.search(r"^\s*SERVICE\b", query.text, re.I | re.M)
-
-
-OFFLINE = [q for q in QUERIES if _offline(q)]
+# Tests never touch the internet: a federated query (SERVICE <https://...>) is left out, as
+# `treatykg query run-all` leaves it out without --federated.
+OFFLINE = [q for q in QUERIES if not querying.is_federated(q.text)]
 
 
 def test_the_endpoint_comparison_leaves_out_only_federated_queries():
@@ -238,14 +226,38 @@ def test_the_endpoint_comparison_leaves_out_only_federated_queries():
 
 @pytest.mark.parametrize("query", OFFLINE, ids=[q.name for q in OFFLINE])
 def test_every_stored_query_gives_the_same_rows_through_the_endpoint(
-    query, loaded, embedded, monkeypatch
+    query, loaded, embedded, no_proxy
 ):
-    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(variable, raising=False)
     here = querying.run(query, store=embedded)
     there = querying.run(query, endpoint=loaded.query_url)
     assert here.variables == there.variables
     assert _rows(there) == _rows(here)
+
+
+def _sections(output: str) -> dict[str, Counter]:
+    """``query run-all`` output: each query's title line → the multiset of its lines."""
+    sections: dict[str, Counter] = {}
+    for block in re.split(r"^(?=## )", output, flags=re.M):
+        if block.strip():
+            title, _, body = block.partition("\n")
+            sections[title] = Counter(line for line in body.splitlines() if line.strip())
+    return sections
+
+
+def test_query_run_all_with_endpoint_prints_what_the_embedded_store_gives(loaded, no_proxy, capsys):
+    """The command a user runs: ``treatykg query run-all --endpoint URL`` against the loaded
+    server, and without it (the embedded store). Every query's rows are the same; federated
+    queries are not run by either (no --federated)."""
+    assert main(["query", "run-all"]) == 0
+    here = _sections(capsys.readouterr().out)
+    assert main(["query", "run-all", "--endpoint", loaded.query_url]) == 0
+    there = _sections(capsys.readouterr().out)
+    assert len(here) == len(QUERIES)
+    assert there.keys() == here.keys()
+    for title, lines in here.items():
+        assert there[title] == lines, title
+    answered = [t for t in here if "not run without --federated" not in str(here[t])]
+    assert len(answered) == len(OFFLINE)
 
 
 # --- serve --------------------------------------------------------------------------------------
@@ -292,8 +304,8 @@ def test_serve_prints_its_urls_serves_the_graph_and_stops_on_ctrl_c(local_counts
             process.wait()
 
 
-def test_serve_refuses_a_port_in_use(server, capsys):
-    port = server.base_url.rsplit(":", 1)[1]
+def test_serve_refuses_a_port_in_use(oxigraph_server, capsys):
+    port = str(oxigraph_server.port)
     assert main(["serve", "--port", port]) == 2
     err = capsys.readouterr().err
     assert err.startswith("treatykg: error: oxigraph serve on 127.0.0.1:" + port), err
@@ -319,3 +331,105 @@ def test_a_new_folder_is_bulk_loaded_and_an_existing_one_reloaded_over_http(tmp_
         assert graph_counts(running) == {**local_counts, "https://example.org/g": 1}
     finally:
         running.stop()
+
+
+# --- the README's commands for other stores -----------------------------------------------------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _store_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Loading into a triplestore")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _commands(section: str) -> list[list[str]]:
+    """Every shell command of the section's ``sh`` blocks, continuation lines joined, split as
+    the shell would (a here-document's lines are left out)."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        block = re.sub(r"<<'TTL'\n.*?\nTTL\n", "\n", block, flags=re.S)
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("#", 1)[0].strip().rstrip("&").strip()
+            if line:
+                commands.append(shlex.split(line))
+    return commands
+
+
+def _pick(commands: list[list[str]], *words: str, near: str) -> list[list[str]]:
+    """The commands that start with ``words`` and name a URL containing ``near``."""
+    return [c for c in commands if c[: len(words)] == list(words) and near in " ".join(c)]
+
+
+def _load_endpoint(argv: list[str]):
+    """The store URLs that `treatykg load ARGS` would use: the command's own parser and
+    resolver."""
+    args = build_parser().parse_args(argv[1:])
+    return resolve_endpoint(
+        args.endpoint,
+        query_url=args.query_url,
+        update_url=args.update_url,
+        store_url=args.store_url,
+    )
+
+
+def _query_endpoints(commands: list[list[str]], near: str) -> list[str]:
+    """The --endpoint of each `treatykg query run-all` command naming ``near``."""
+    picked = _pick(commands, "treatykg", "query", "run-all", near=near)
+    return [build_parser().parse_args(c[1:]).endpoint for c in picked]
+
+
+def test_readme_store_commands_are_complete_and_consistent():
+    """Fuseki and GraphDB are not run here: their commands were written from the stores'
+    documentation. This checks what can be checked without them: the Fuseki configuration is
+    valid Turtle whose endpoints are the URLs the commands use, GraphDB's URLs follow the RDF4J
+    REST API, and `treatykg` accepts every command as written."""
+    section = _store_section()
+    commands = _commands(section)
+
+    # Fuseki: the here-document is Turtle; the service and endpoint names make the URLs.
+    config = re.search(r"cat > (\S+) <<'TTL'\n(.*?)\nTTL\n", section, re.S)
+    assert config, "the Fuseki configuration is missing"
+    fuseki = ox.Store()
+    fuseki.load(config[2].encode(), format=ox.RdfFormat.TURTLE, base_iri="file:///config.ttl")
+    service = next(
+        iter(
+            fuseki.query(
+                "PREFIX fuseki: <http://jena.apache.org/fuseki#> "
+                "SELECT ?name WHERE { ?s a fuseki:Service ; fuseki:name ?name ; fuseki:dataset ?d }"
+            )
+        )
+    )["name"].value
+    names = {
+        row["op"].value.rsplit("#", 1)[1]: row["name"].value
+        for row in fuseki.query(
+            "PREFIX fuseki: <http://jena.apache.org/fuseki#> SELECT ?op ?name WHERE { "
+            "?s fuseki:endpoint [ fuseki:operation ?op ; fuseki:name ?name ] }"
+        )
+    }
+    assert set(names) == {"query", "update", "gsp-rw"}
+    union = "ASK { ?d <http://jena.apache.org/2016/tdb#unionDefaultGraph> true }"
+    assert bool(fuseki.query(union))  # the stored queries need the union as the default graph
+    assert ["fuseki-server", f"--config={config[1]}"] in commands
+    base = f"http://localhost:3030/{service}"
+    [fuseki_load] = _pick(commands, "treatykg", "load", near=base)
+    endpoint = _load_endpoint(fuseki_load)
+    assert endpoint.query_url == f"{base}/{names['query']}"
+    assert endpoint.update_url == f"{base}/{names['update']}"
+    assert endpoint.store_url == f"{base}/{names['gsp-rw']}"
+    assert _query_endpoints(commands, base) == [endpoint.query_url]
+
+    # GraphDB: RDF4J's URLs for a repository.
+    [graphdb_load] = _pick(commands, "treatykg", "load", near=":7200/")
+    endpoint = _load_endpoint(graphdb_load)
+    repository = re.fullmatch(r"http://localhost:7200/repositories/([\w-]+)", endpoint.query_url)
+    assert repository, endpoint.query_url
+    assert endpoint.update_url == endpoint.query_url + "/statements"
+    assert endpoint.store_url == endpoint.query_url + "/rdf-graphs/service"
+    assert f"repository `{repository[1]}`" in section
+    assert _query_endpoints(commands, ":7200/") == [endpoint.query_url]
+
+    # Oxigraph (what the tests do run): the base URL alone is enough.
+    assert ["treatykg", "load", "--endpoint", "http://127.0.0.1:7878"] in commands

@@ -15,9 +15,11 @@ How a load works (``treatykg load``), and why:
    leaves the store exactly as it was.
 4. The triples in each target graph are counted and compared with the local counts.
 
-A load that fails before step 3 drops its staging graphs (if the store is still there) and
-leaves the target graphs as they were; staging graphs left by a load that was cut off (the
-server died) are removed by the next load. ``--replace`` into a single graph (``--graph IRI``)
+A load that fails or is interrupted (Ctrl-C, SIGTERM) before step 3 drops its staging graphs
+(if the store is still there) and leaves the target graphs as they were; staging graphs left by
+a load that was cut off (the server died) are removed by the next load. Every failure names the
+state the store is in: "the store was not changed", or, when the answer to a request that went
+out in full is lost, "old or new, never a mix". ``--replace`` into a single graph (``--graph IRI``)
 over the Graph Store Protocol is one ``PUT``, atomic by itself, and skips staging.
 
 ``MOVE`` and ``DROP`` (without ``SILENT``) fail when the staging graph no longer exists, so a
@@ -31,9 +33,9 @@ never from the command line; they never appear in messages.
 from __future__ import annotations
 
 import base64
-import email.utils
 import http.client
 import json
+import math
 import netrc
 import os
 import secrets
@@ -52,6 +54,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from treatykg.errors import InputError, TreatyKGError
 from treatykg.namespaces import GRAPH
+from treatykg.wikidata_client import retry_after_seconds
 
 STAGING = GRAPH + "staging/"
 """Prefix of the temporary graphs a load uploads into before it switches them into place."""
@@ -79,8 +82,9 @@ _NO_GSP_STATUS = {404, 405, 501}
 class RemoteStoreError(TreatyKGError):
     """The store could not be reached, refused a request or answered wrongly (exit code 2).
 
-    ``lost`` is true when the connection broke after the request was sent: the server may or
-    may not have acted on it.
+    ``lost`` is true when the connection broke after the whole request was sent: the server may
+    or may not have acted on it. A request cut off before its body was all sent is not lost: no
+    server acts on a body shorter than its Content-Length.
     """
 
     def __init__(self, message: str, *, lost: bool = False) -> None:
@@ -95,6 +99,15 @@ class CountMismatch(TreatyKGError):
     """
 
     exit_code = 1
+
+
+class LoadInterrupted(TreatyKGError):
+    """The user interrupted a load (Ctrl-C, SIGTERM); the message says what the store holds.
+
+    Exit code 130, as for any interrupted command.
+    """
+
+    exit_code = 130
 
 
 # --- URLs ---------------------------------------------------------------------------------------
@@ -372,7 +385,8 @@ class _NotSent(Exception):
 
 
 class _Lost(Exception):
-    """The connection failed after the request started: the server may have acted on it."""
+    """The connection failed after the request started, with ``sent`` bytes of its body sent:
+    the server may have acted on it if the whole body had gone out."""
 
     def __init__(self, reason: str, sent: int) -> None:
         self.reason = reason
@@ -416,10 +430,12 @@ class HttpClient:
         environ: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if timeout <= 0:
-            raise InputError(f"--timeout must be positive, not {timeout}")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise InputError(f"--timeout must be a positive number of seconds, not {timeout}")
         if retries < 0:
             raise InputError(f"--retries must be 0 or more, not {retries}")
+        if not math.isfinite(backoff) or backoff < 0:
+            raise InputError(f"--backoff must be 0 or more seconds, not {backoff}")
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -452,7 +468,8 @@ class HttpClient:
         and — only if ``idempotent`` — when the connection broke or timed out midway.
         Statuses in ``ok`` are returned as they are, whatever they are.
         """
-        where = _where(url) + (f" while {label}" if label else "")
+        where = _where(url)
+        during = f" while {label}" if label else ""
         attempt = 0
         lost = False  # sticky: once a request may have reached the server, say so
         first = ""
@@ -462,18 +479,19 @@ class HttpClient:
                 response = self._send_once(method, url, body, headers or {}, label)
             except _NotSent as error:
                 short = error.reason
-                failure = f"cannot reach {where}: {short}"
+                failure = f"cannot reach {where}{during}: {short}"
                 wait = self._backoff(attempt)
             except _Lost as error:
-                lost = True
+                size = body.stat().st_size if isinstance(body, Path) else len(body or b"")
+                # A body cut short cannot have been acted on; one sent in full may have been.
+                lost = lost or error.sent >= size
                 if error.reason == "timed out":
                     short = f"no answer within {self.timeout:g} s"
-                    failure = f"no answer from {where} within {self.timeout:g} s"
+                    failure = f"no answer from {where} within {self.timeout:g} s{during}"
                 else:
                     short = error.reason
-                    failure = f"lost the connection to {where}: {short}"
-                if error.sent and isinstance(body, Path):
-                    size = body.stat().st_size
+                    failure = f"lost the connection to {where}{during}: {short}"
+                if isinstance(body, Path) and 0 < error.sent < size:
                     failure += f" ({_megabytes(error.sent)} of {_megabytes(size)} sent)"
                 if idempotent:
                     wait = self._backoff(attempt)
@@ -488,9 +506,10 @@ class HttpClient:
                     # Not followed: a redirect may change the method or drop the body.
                     reason = f"moved to {redact(response.headers['Location'])}; use that URL"
                 short = f"HTTP {status}: {reason}"
-                failure = f"HTTP {status} from {where}: {reason}"
+                failure = f"HTTP {status} from {where}{during}: {reason}"
                 if status in _RETRY_STATUS:
-                    wait = _retry_after(response) or self._backoff(attempt)
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = wait if wait is not None else self._backoff(attempt)
             first = first or failure
             if wait is None or attempt >= self.retries:
                 if attempt and failure == first:
@@ -537,7 +556,7 @@ class HttpClient:
                 connection.connect()
             except OSError as error:
                 raise _NotSent(_reason(error)) from None
-            sent = 0
+            sent = [0]  # bytes of the body sent so far, kept when sending fails midway
             try:
                 connection.putrequest(method, target, skip_accept_encoding=True)
                 all_headers = {"User-Agent": "treatykg", **headers}
@@ -555,40 +574,44 @@ class HttpClient:
                     connection.putheader(key, value)
                 connection.endheaders()
                 if body is not None:
-                    sent = self._send_body(connection, body, size, label)
+                    self._send_body(connection, body, size, label, sent)
             except (BrokenPipeError, ConnectionResetError) as error:
                 # The server may have answered early (bad data, credentials) and closed: read it.
                 try:
                     return self._read(connection)
                 except (OSError, http.client.HTTPException):
-                    raise _Lost(_reason(error), sent) from None
+                    raise _Lost(_reason(error), sent[0]) from None
             except OSError as error:
-                raise _Lost(_reason(error), sent) from None
+                raise _Lost(_reason(error), sent[0]) from None
             try:
                 return self._read(connection)
             except (OSError, http.client.HTTPException) as error:
-                raise _Lost(_reason(error), sent) from None
+                raise _Lost(_reason(error), sent[0]) from None
         finally:
             connection.close()
 
     def _send_body(
-        self, connection: http.client.HTTPConnection, body: bytes | Path, size: int, label: str
-    ) -> int:
+        self,
+        connection: http.client.HTTPConnection,
+        body: bytes | Path,
+        size: int,
+        label: str,
+        sent: list[int],
+    ) -> None:
+        """Stream ``body`` in 256 kB pieces, counting the bytes sent in ``sent[0]``."""
         show = bool(label) and self.progress.enabled and size >= PROGRESS_MIN_BYTES
         if show:
             self.progress.start(label, size)
-        sent = 0
         try:
             with _open_body(body) as stream:
                 while chunk := stream.read(256 * 1024):
                     connection.send(chunk)
-                    sent += len(chunk)
+                    sent[0] += len(chunk)
                     if show:
-                        self.progress.update(sent)
+                        self.progress.update(sent[0])
         finally:
             if show:
                 self.progress.finish()
-        return sent
 
     @staticmethod
     def _read(connection: http.client.HTTPConnection) -> Response:
@@ -613,20 +636,6 @@ def _where(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
-def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 # --- SPARQL and the Graph Store Protocol --------------------------------------------------------
 
 
@@ -643,6 +652,14 @@ class RemoteStore:
 
     def select(self, query: str) -> list[dict[str, str]]:
         """Return a SELECT query's rows, each a dict of variable → the term's lexical value."""
+        results = self._results(query)
+        try:
+            bindings = results["results"]["bindings"]
+            return [{name: term["value"] for name, term in row.items()} for row in bindings]
+        except (KeyError, TypeError, AttributeError):
+            raise RemoteStoreError(f"{self.endpoint.name} did not return rows") from None
+
+    def _results(self, query: str) -> dict:
         response = self.client.request(
             "POST",
             self.endpoint.query_url,
@@ -653,25 +670,26 @@ class RemoteStore:
             },
         )
         try:
-            bindings = json.loads(response.body)["results"]["bindings"]
-            return [{name: term["value"] for name, term in row.items()} for row in bindings]
-        except (ValueError, KeyError, TypeError):
+            results = json.loads(response.body)
+        except ValueError:
+            results = None
+        if not isinstance(results, dict):
             raise RemoteStoreError(
                 f"{self.endpoint.name} did not answer with SPARQL JSON results "
                 f"({response.headers.get('Content-Type', 'no Content-Type')})"
-            ) from None
+            )
+        return results
+
+    def ask(self, query: str) -> bool:
+        """Return the answer to an ASK query."""
+        answer = self._results(query).get("boolean")
+        if not isinstance(answer, bool):
+            raise RemoteStoreError(f"{self.endpoint.name} did not answer the ASK query")
+        return answer
 
     def check(self) -> None:
         """Raise :class:`RemoteStoreError` unless the store answers a query (``ASK {}``)."""
-        self.client.request(
-            "POST",
-            self.endpoint.query_url,
-            body=urlencode({"query": "ASK {}"}).encode("utf-8"),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/sparql-results+json",
-            },
-        )
+        self.ask("ASK {}")
 
     def update(self, text: str | Path, *, idempotent: bool = True, label: str = "") -> None:
         """Run a SPARQL Update (a string, or a file streamed as it is)."""
@@ -762,21 +780,23 @@ class RemoteStore:
 
 
 def _update_chunks(path: Path) -> Iterator[str]:
+    """The N-Triples file ``path`` in pieces of about :data:`UPDATE_CHUNK_BYTES`, read as they
+    are sent (two passes: the lines with blank nodes first, all in one piece)."""
     with path.open("r", encoding="utf-8") as stream:
-        lines = stream.readlines()
-    with_blank = [line for line in lines if "_:" in line]
+        with_blank = "".join(line for line in stream if "_:" in line)
     if with_blank:
-        yield "".join(with_blank)
+        yield with_blank
     chunk: list[str] = []
     size = 0
-    for line in lines:
-        if "_:" in line:
-            continue
-        chunk.append(line)
-        size += len(line)
-        if size >= UPDATE_CHUNK_BYTES:
-            yield "".join(chunk)
-            chunk, size = [], 0
+    with path.open("r", encoding="utf-8") as stream:
+        for line in stream:
+            if "_:" in line:
+                continue
+            chunk.append(line)
+            size += len(line)
+            if size >= UPDATE_CHUNK_BYTES:
+                yield "".join(chunk)
+                chunk, size = [], 0
     if chunk:
         yield "".join(chunk)
 
@@ -930,8 +950,9 @@ def load(
     into that one graph. See the module docstring for the steps and their guarantees.
 
     Raises :class:`~treatykg.errors.ParseError` or :class:`InputError` before anything is sent,
-    :class:`RemoteStoreError` when the store fails (the message says what state it is in), and
-    returns a report whose ``ok`` is False when a count differs.
+    :class:`RemoteStoreError` when the store fails and :class:`LoadInterrupted` on Ctrl-C (each
+    message says what state the store is in), and returns a report whose ``ok`` is False when a
+    count differs.
     """
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
@@ -940,23 +961,41 @@ def load(
     client = client or HttpClient()
     store = RemoteStore(endpoint, client)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="treatykg-load-") as tmp:
-        graphs = prepare(sources, Path(tmp), into=into)
-        store.check()
-        notes = _remove_stale_staging(store)
-        if mode == "replace" and len(graphs) == 1 and endpoint.store_url is not None:
-            before = store.count(graphs[0].iri)
-            protocol = _put_directly(store, graphs[0])
-            if protocol is not None:
-                results = [_verify(store, graphs[0], before=before, expected=graphs[0].triples)]
-                report = LoadReport(endpoint, mode, protocol, results, 0.0, notes)
-                report.seconds = time.monotonic() - started
-                return report
-            notes.append(_no_gsp_note(endpoint))
-            endpoint = Endpoint(endpoint.query_url, endpoint.update_url, None)
-            store = RemoteStore(endpoint, client)
-        protocol, results = _load_through_staging(store, graphs, mode, notes, before_switch)
+    phase = _Phase("while reading the files; the store was not changed")
+    try:
+        with tempfile.TemporaryDirectory(prefix="treatykg-load-") as tmp:
+            graphs = prepare(sources, Path(tmp), into=into)
+            phase.now("before anything was loaded; the store was not changed")
+            store.check()
+            notes = _remove_stale_staging(store)
+            if mode == "replace" and len(graphs) == 1 and endpoint.store_url is not None:
+                before = store.count(graphs[0].iri)
+                protocol = _put_directly(store, graphs[0], phase)
+                if protocol is not None:
+                    phase.now(f"while counting: {graphs[0].iri} was loaded; load again to check")
+                    results = [_verify(store, graphs[0], before=before, expected=graphs[0].triples)]
+                    report = LoadReport(endpoint, mode, protocol, results, 0.0, notes)
+                    report.seconds = time.monotonic() - started
+                    return report
+                notes.append(_no_gsp_note(endpoint))
+                endpoint = Endpoint(endpoint.query_url, endpoint.update_url, None)
+                store = RemoteStore(endpoint, client)
+            protocol, results = _load_through_staging(
+                store, graphs, mode, notes, before_switch, phase
+            )
+    except KeyboardInterrupt:
+        raise LoadInterrupted(f"interrupted {phase.text}") from None
     return LoadReport(endpoint, mode, protocol, results, time.monotonic() - started, notes)
+
+
+class _Phase:
+    """Where a load is, said as the end of "interrupted ...": what the store holds then."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def now(self, text: str) -> None:
+        self.text = text
 
 
 def verify(
@@ -995,11 +1034,18 @@ def _remove_stale_staging(store: RemoteStore) -> list[str]:
     return [f"removed {len(stale)} staging graph(s) left by an interrupted load"]
 
 
-def _put_directly(store: RemoteStore, graph: LocalGraph) -> str | None:
+def _put_directly(store: RemoteStore, graph: LocalGraph, phase: _Phase) -> str | None:
+    either = (
+        f"{graph.iri} holds its old triples or, if the store received the whole upload, the "
+        "new ones, never a mix (a PUT is all or nothing); load again"
+    )
+    phase.now(f"while uploading {graph.slug}: {either}")
     try:
         sent = store.put_graph(graph.iri, graph.ntriples, label=f"uploading {graph.slug}")
     except RemoteStoreError as error:
-        raise RemoteStoreError(f"{error}; {graph.iri} is as it was (PUT is atomic)") from None
+        if error.lost:
+            raise RemoteStoreError(f"{error}; {either}", lost=True) from None
+        raise RemoteStoreError(f"{error}; {graph.iri} is as it was") from None
     return "Graph Store PUT" if sent else None
 
 
@@ -1013,8 +1059,10 @@ def _load_through_staging(
     mode: str,
     notes: list[str],
     before_switch: Callable[[], None] | None,
+    phase: _Phase,
 ) -> tuple[str, list[GraphResult]]:
     run_id = new_run_id()
+    phase.now("before the switch; the store was not changed")
     staging = {g.iri: f"{STAGING}{run_id}/{quote(g.slug, safe='')}" for g in graphs}
     use_gsp = store.endpoint.store_url is not None
     try:
@@ -1052,7 +1100,12 @@ def _load_through_staging(
         if isinstance(error, RemoteStoreError):
             raise RemoteStoreError(f"{error}; the store was not changed", lost=error.lost) from None
         raise
+    phase.now(
+        "during the final switch: the store holds either the old graphs or the new ones, never "
+        "a mix; load again"
+    )
     _switch(store, graphs, staging, mode)
+    phase.now("after the switch, while counting: the graphs were loaded; load again to check")
     protocol = "Graph Store PUT" if use_gsp else "SPARQL Update"
     results = [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
     return protocol + " and one switching update", results

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from treatykg import remote_store, server
 from treatykg.errors import InputError
+from treatykg.remote_store import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 _CREDENTIALS_HELP = (
     "Credentials come from the environment (TREATYKG_USER and TREATYKG_PASSWORD, or "
@@ -76,28 +77,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add the local triples to what each graph already holds",
     )
     how = load.add_argument_group("how")
-    how.add_argument(
-        "--timeout",
-        type=float,
-        default=remote_store.DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help="how long to wait on any one network operation (default: %(default)s)",
-    )
-    how.add_argument(
-        "--retries",
-        type=int,
-        default=remote_store.DEFAULT_RETRIES,
-        metavar="N",
-        help="retries of a failed request, with exponential backoff and Retry-After "
-        "(default: %(default)s)",
-    )
-    how.add_argument(
-        "--backoff",
-        type=float,
-        default=remote_store.DEFAULT_BACKOFF,
-        metavar="SECONDS",
-        help="the first pause between retries, doubled each time (default: %(default)s)",
-    )
+    for flag, default, text in (
+        ("--timeout", DEFAULT_TIMEOUT, "how long to wait on any one network operation"),
+        ("--retries", DEFAULT_RETRIES, "retries of a failed request (backoff, Retry-After)"),
+        ("--backoff", DEFAULT_BACKOFF, "the first pause between retries, doubled each time"),
+    ):
+        how.add_argument(
+            flag,
+            type=type(default),
+            default=default,
+            metavar="N" if isinstance(default, int) else "SECONDS",
+            help=f"{text} (default: %(default)s)",
+        )
     how.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -151,9 +142,15 @@ def run_load(args: argparse.Namespace) -> int:
     client = remote_store.HttpClient(
         timeout=args.timeout, retries=args.retries, backoff=args.backoff, progress=progress
     )
-    report = remote_store.load(
-        endpoint, _sources(args.files), mode=args.mode or "replace", into=into, client=client
-    )
+    # SIGTERM (from `kill`, a service manager) ends a load as Ctrl-C does: in order, saying what
+    # the store holds.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        report = remote_store.load(
+            endpoint, _sources(args.files), mode=args.mode or "replace", into=into, client=client
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for note in report.notes:
         progress.note(f"treatykg: {note}")
     print(report.table())
