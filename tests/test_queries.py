@@ -15,21 +15,22 @@ Federated queries (SERVICE) have their expected answers here too; they are run a
 Wikidata-shaped fixture by tests/test_wikidata.py, which uses :func:`assert_answer`.
 
 Small worlds in ``tests/fixtures/queries/<query-name>--<case>.ttl`` (loaded with the ontology,
-without the graph) have their answers beside them in ``<query-name>--<case>.answer.<ext>``; every
-ASK query has one whose answer is the opposite of the real graph's.
+without the graph) have their answers beside them in ``<query-name>--<case>.answer.<ext>``, checked
+on both embedded engines; every ASK query has one whose answer is the opposite of the real graph's.
+
+The same rows through a SPARQL endpoint (``--endpoint``, a local ``oxigraph serve``) are checked
+in tests/test_store.py (every stored query) and tests/test_query_cli.py (the command line).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import io
 import re
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
+import threading
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -41,7 +42,7 @@ from rdflib.compare import isomorphic
 
 from treatykg import catalogue, querying
 from treatykg.errors import InputError
-from treatykg.loading import load_store, ontology_files, to_rdflib_term
+from treatykg.loading import load_rdflib_dataset, load_store, ontology_files, to_rdflib_term
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "expected"
@@ -192,8 +193,11 @@ def test_every_query_has_an_expected_answer_and_every_answer_a_query():
 
 
 def test_only_federated_queries_are_left_to_another_test_file():
+    from test_wikidata import FEDERATED  # answered there from a Wikidata-shaped fixture
+
     federated = [q.name for q in QUERIES if q not in LOCAL]
     assert all(name.startswith("federated-") for name in federated), federated
+    assert federated == [q.name for q in FEDERATED]
     assert len(LOCAL) >= 25
 
 
@@ -235,12 +239,91 @@ def test_every_ask_query_is_tested_both_ways():
         assert other - {real}, f"{query.name}: no fixture answers the opposite of {real}"
 
 
+def run_on(engine: str, query, files, values=None) -> querying.Answer:
+    """Answer a query on a small world of ``files`` with one of the embedded engines."""
+    if engine == "rdflib":
+        return querying.run(query, values, engine="rdflib", dataset=load_rdflib_dataset(files))
+    return querying.run(query, values, store=load_store(files))
+
+
+@pytest.mark.parametrize("engine", querying.ENGINES)
 @pytest.mark.parametrize("path", FIXTURE_CASES, ids=[p.stem for p in FIXTURE_CASES])
-def test_query_on_a_fixture_gives_the_fixture_answer(path):
+def test_query_on_a_fixture_gives_the_fixture_answer(path, engine):
     query = catalogue.stored_query(path.stem.split("--")[0])
-    small = load_store([*ontology_files(), path])
-    answer = querying.run(query, store=small)
+    answer = run_on(engine, query, [*ontology_files(), path])
     assert_answer(query, answer, fixture_answer(path))
+
+
+# --- questions checked against the graph without SPARQL ----------------------------------------
+
+TKG = "https://w3id.org/treatykg/ontology#"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+PRECISION = {XSD + "date": "day", XSD + "gYearMonth": "month", XSD + "gYear": "year"}
+
+
+def test_the_timeline_shows_every_dated_moment_from_1945_to_1980_with_its_precision(store):
+    moments = {TKG + "date": "date", TKG + "startDate": "start", TKG + "endDate": "end"}
+    holding = ox.NamedNode(TKG + "OfficeHolding")
+    holdings = {q.subject for q in store.quads_for_pattern(None, RDF_TYPE, holding)}
+    # PRECISION[...] raises for a date whose datatype does not state its precision.
+    dated = {
+        (q.object, PRECISION[q.object.datatype.value], moments[q.predicate.value], q.subject)
+        for q in store
+        if q.predicate.value in moments and q.subject not in holdings
+    }
+    want = {row for row in dated if 1945 <= int(row[0].value[:4]) <= 1980}
+    assert len(want) < len(dated)  # the window leaves some out (World War II's start, ...)
+    rows = querying.run(catalogue.stored_query("timeline"), store=store).rows
+    got = [(r[0], r[1].value, r[2].value, r[3]) for r in rows]
+    assert len(got) == len(set(got)) and set(got) == want
+    assert [r[0].value for r in got] == sorted(r[0].value for r in got)  # in time order
+    assert {r[1] for r in got} == {"day", "month", "year"}  # every precision occurs
+
+
+def test_where_sources_disagree_shows_the_lapse_date_with_each_source_and_rank(store):
+    expiry = ox.NamedNode("https://w3id.org/treatykg/id/event/treaty-1950-expiry")
+    answer = querying.run(catalogue.stored_query("where-sources-disagree"), store=store)
+    rows = [dict(zip(answer.variables, row, strict=True)) for row in answer.rows]
+    lapse = [r for r in rows if r["subject"] == expiry and r["property"].value == TKG + "date"]
+    assert len({r["value"] for r in lapse}) >= 2  # a disagreement
+    assert all(r["source"] is not None and r["rank"].value for r in lapse)
+    assert all(r["reason"] is not None and r["reason"].value for r in rows)  # each says why
+    for r in lapse:
+        assert r["precision"].value == PRECISION[r["value"].datatype.value]
+    # The preferred value is the one the graph states directly.
+    preferred = {r["value"] for r in lapse if r["rank"].value == "Preferred"}
+    stated = {q.object for q in store.quads_for_pattern(expiry, ox.NamedNode(TKG + "date"), None)}
+    assert preferred == stated == {ox.Literal("1980-04-11", datatype=ox.NamedNode(XSD + "date"))}
+
+
+@pytest.mark.parametrize("engine", querying.ENGINES)
+@pytest.mark.parametrize(
+    ("signed", "in_force"),
+    [
+        ("1950-02-14", "1950-04-11"),  # the treaty: 56 days
+        ("1945-08-14", "1945-08-24"),
+        ("1999-12-31", "2000-03-01"),  # 2000 is a leap year
+        ("1899-12-31", "1900-03-01"),  # 1900 is not
+        ("1979-02-28", "1980-02-29"),
+        ("1950-04-11", "1950-02-14"),  # backwards: negative
+        ("1950-02-14", "1950-02-14"),
+    ],
+)
+def test_days_between_are_counted_in_sparql_as_python_counts_them(
+    signed, in_force, engine, tmp_path
+):
+    world = tmp_path / "treaty.ttl"
+    world.write_text(
+        f"@prefix tkg: <{TKG}> . @prefix xsd: <{XSD}> .\n"
+        "<https://w3id.org/treatykg/id/treaty/treaty-1950>"
+        f' tkg:dateSigned "{signed}"^^xsd:date ;'
+        f' tkg:dateEnteredIntoForce "{in_force}"^^xsd:date .\n',
+        encoding="utf-8",
+    )
+    query = catalogue.stored_query("days-between-signing-and-entry-into-force")
+    (row,) = run_on(engine, query, [world]).rows
+    days = (dt.date.fromisoformat(in_force) - dt.date.fromisoformat(signed)).days
+    assert row[2] == ox.Literal(str(days), datatype=ox.NamedNode(XSD + "integer"))
 
 
 # --- statistics agree with counts made without SPARQL ------------------------------------------
@@ -350,6 +433,27 @@ def test_an_unknown_parameter_names_the_known_ones():
         query.bindings({"form": "1950"})
 
 
+TRICKY = [
+    MALICIOUS,
+    '"} ; DROP ALL',
+    "> . ?s ?p ?o",
+    r"a\" } # \u0022 \\",
+    r"\U0000005C \u005c \1234abcd \U",
+    "line one\nline two\r\ttab",
+    """''' \"\"\" } WHERE { ?s ?p ?o }""",
+    "日本 (にほん) — Япония",
+]
+
+
+@pytest.mark.parametrize("engine", querying.ENGINES)
+@pytest.mark.parametrize("value", TRICKY)
+def test_a_string_parameter_comes_back_as_exactly_one_term(value, engine, tmp_path):
+    own = tmp_path / "echo.rq"
+    own.write_text("# title: Echo\n# param: x (string) = a — any text\nSELECT ?x WHERE { }\n")
+    answer = run_on(engine, catalogue.read_query_file(own), [], {"x": value})
+    assert answer.variables == ["x"] and answer.rows == [(ox.Literal(value),)]
+
+
 def test_a_parameter_changes_the_answer(store):
     timeline = catalogue.stored_query("timeline")
     full = querying.run(timeline, store=store).rows
@@ -392,7 +496,7 @@ def test_binding_keeps_line_numbers():
     assert bound.count("\n") == text.count("\n")
 
 
-# --- another engine and a remote endpoint give the same rows ------------------------------------
+# --- another engine gives the same rows (an endpoint: see the module docstring) -----------------
 
 
 INTEGERS = {XSD + n for n in ("positiveInteger", "nonNegativeInteger", "negativeInteger",
@@ -414,87 +518,26 @@ def comparable(term):
     return term
 
 
-def same_answers(a: querying.Answer, b: querying.Answer) -> bool:
+def same_answers(a: querying.Answer, b: querying.Answer, *, ordered: bool = False) -> bool:
+    """Whether two engines gave the same answer: the same rows, in the same order if ``ordered``."""
     if a.form != b.form:
         return False
     if a.form == "ASK":
         return a.boolean == b.boolean
     if a.form in ("CONSTRUCT", "DESCRIBE"):
         return isomorphic(graph_of(a.triples), graph_of(b.triples))
-    rows_a = Counter(tuple(map(comparable, row)) for row in a.rows)
-    rows_b = Counter(tuple(map(comparable, row)) for row in b.rows)
+    rows_a = [tuple(map(comparable, row)) for row in a.rows]
+    rows_b = [tuple(map(comparable, row)) for row in b.rows]
+    if not ordered:
+        rows_a, rows_b = Counter(rows_a), Counter(rows_b)
     return a.variables == b.variables and rows_a == rows_b
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def union_endpoint(tmp_path_factory, store):
-    """An ``oxigraph serve --union-default-graph`` holding the project's quads.
-
-    The session's ``oxigraph_server`` serves only its default graph to queries without GRAPH; the
-    stored queries assume the union, as ``treatykg serve`` offers it. Stopped by its pid.
-    """
-    executable = Path(sys.executable).parent / "oxigraph"
-    port = _free_port()
-    log = tmp_path_factory.mktemp("union-oxigraph") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(executable), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                opener.open(base + "/query?query=ASK%7B%7D", timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, f"oxigraph not ready: {log}"
-                time.sleep(0.1)
-        nquads = ox.serialize(store, format=ox.RdfFormat.N_QUADS)
-        request = urllib.request.Request(
-            base + "/store",
-            data=nquads,
-            headers={"Content-Type": "application/n-quads"},
-            method="POST",
-        )
-        opener.open(request, timeout=60).close()
-        yield base + "/query"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@pytest.mark.server
-@pytest.mark.parametrize("query", LOCAL, ids=LOCAL_NAMES)
-def test_the_endpoint_gives_the_same_answer_as_the_embedded_store(
-    query, store, union_endpoint, monkeypatch
-):
-    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(variable, raising=False)
-    embedded = querying.run(query, store=store)
-    remote = querying.run(query, endpoint=union_endpoint)
-    assert same_answers(embedded, remote), query.name
 
 
 # rdflib 7.6 is the other embedded engine (`--engine rdflib`). The stored queries are written so
 # that both engines agree: GROUP_CONCAT over STR(...) (rdflib raises on unbound values, and the two
 # differ on the language of the result) and ORDER BY over COALESCE(...) where a value may be
-# unbound (rdflib cannot sort unbound next to bound values).
+# unbound (rdflib cannot sort unbound next to bound values). A query with ORDER BY sorts its rows
+# fully, so that both give them in the same order.
 
 
 @pytest.fixture(scope="session")
@@ -506,4 +549,41 @@ def rdflib_dataset():
 def test_rdflib_gives_the_same_answer_as_oxigraph(query, store, rdflib_dataset):
     embedded = querying.run(query, store=store)
     other = querying.run(query, engine="rdflib", dataset=rdflib_dataset)
-    assert same_answers(embedded, other), query.name
+    assert same_answers(embedded, other, ordered=has_order_by(query)), query.name
+
+
+# --- checking a query asks no endpoint ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["ASK", "SELECT *", "CONSTRUCT { ?s ?p ?o }", "DESCRIBE ?s"])
+def test_checking_a_federated_query_calls_no_endpoint(form):
+    calls = []
+    with socket.socket() as listener:  # a local endpoint that notes and drops any connection
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+
+        def watch():
+            with contextlib.suppress(TimeoutError):
+                connection, _ = listener.accept()
+                calls.append(connection.recv(200))
+                connection.close()
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
+        text = f"{form} WHERE {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}"
+        assert querying.check_syntax(text, "q") == form.split()[0]
+        watcher.join(timeout=5)
+    assert calls == []
+
+
+def test_a_syntax_error_in_a_federated_ask_is_located_as_written():
+    text = "# x\nASK {\n SERVICE <http://127.0.0.1:1/q> { ?s ?p } }\n"
+    with pytest.raises(querying.QuerySyntaxError) as federated:
+        querying.check_syntax(text, "q")
+    plain = text.replace("SERVICE", "GRAPH  ")  # no SERVICE, same positions
+    with pytest.raises(querying.QuerySyntaxError) as local:
+        querying.check_syntax(plain, "q")
+    assert (federated.value.line, federated.value.column) == (local.value.line, local.value.column)
+    assert federated.value.line == 3

@@ -5,21 +5,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
+import shlex
 import socket
-import subprocess
-import sys
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
-import treatykg
-from treatykg import catalogue
+from test_cli import _run_module as run_process  # python -m treatykg, this package
+from treatykg import catalogue, querying
 from treatykg.cli import main
+from treatykg.loading import load_store
 
 NAMES = [q.name for q in catalogue.stored_queries()]
+FEDERATED = [q.name for q in catalogue.stored_queries() if querying.is_federated(q.text)]
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 
 def one_error_line(err: str) -> str:
@@ -30,14 +32,11 @@ def one_error_line(err: str) -> str:
     return err
 
 
-def run_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    package_parent = str(Path(treatykg.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "treatykg", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+def run_own(tmp_path: Path, text: str, *args: str, name: str = "own.rq") -> tuple[int, Path]:
+    """Write a user's query file and run it with ``treatykg query run --file``."""
+    own = tmp_path / name
+    own.write_text(text, encoding="utf-8")
+    return main(["query", "run", "--file", str(own), *args]), own
 
 
 # --- list, show ---------------------------------------------------------------------------------
@@ -163,6 +162,29 @@ def test_run_all_prints_every_answer_under_its_title(capsys):
         assert (query.title, query.name) in titles
 
 
+def test_run_all_leaves_the_federated_queries_out_unless_asked(capsys, monkeypatch):
+    assert FEDERATED and all(name.startswith("federated-") for name in FEDERATED)
+    asked = []
+    real_run = querying.run
+
+    def recording_run(query, *args, **kwargs):
+        asked.append(query.name)
+        if query.name in FEDERATED:  # never the internet: an empty answer instead
+            return querying.Answer("SELECT", variables=["x"])
+        return real_run(query, *args, **kwargs)
+
+    monkeypatch.setattr(querying, "run", recording_run)
+    assert main(["query", "run-all"]) == 0
+    out = capsys.readouterr().out
+    assert asked == [name for name in NAMES if name not in FEDERATED]
+    for name in FEDERATED:
+        section = out.split(f"({name})\n", 1)[1].split("\n## ", 1)[0]
+        assert "(federated: asks another endpoint; not run without --federated)" in section
+    asked.clear()
+    assert main(["query", "run-all", "--federated"]) == 0
+    assert asked == NAMES
+
+
 def test_run_all_with_rdflib_prints_the_same_as_with_oxigraph(capsys):
     assert main(["query", "run-all", "--format", "json"]) == 0
     oxigraph_out = capsys.readouterr().out
@@ -176,47 +198,47 @@ def test_run_all_with_rdflib_prints_the_same_as_with_oxigraph(capsys):
 
 
 def test_a_users_query_file_runs_with_its_own_parameters(tmp_path, capsys):
-    own = tmp_path / "labels.rq"
-    own.write_text(
+    text = (
         "# title: English label\n"
         "# param: thing (IRI) — the entity\n"
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-        'SELECT ?label WHERE { ?thing rdfs:label ?label FILTER(lang(?label) = "en") }\n',
-        encoding="utf-8",
+        'SELECT ?label WHERE { ?thing rdfs:label ?label FILTER(lang(?label) = "en") }\n'
     )
-    assert main(["query", "run", "--file", str(own), "--param", "thing=state:ussr"]) == 0
+    assert run_own(tmp_path, text, "--param", "thing=state:ussr")[0] == 0
     assert "Soviet Union" in capsys.readouterr().out
     # Its parameter has no default: leaving it out names it and its type.
-    assert main(["query", "run", "--file", str(own)]) == 2
+    assert run_own(tmp_path, text)[0] == 2
     err = one_error_line(capsys.readouterr().err)
     assert "parameter 'thing' is required: an IRI" in err
 
 
 def test_a_syntax_error_in_a_users_query_gives_line_and_column(tmp_path, capsys):
-    own = tmp_path / "broken.rq"
-    own.write_text("SELECT ?s\nWHERE {\n  ?s ?p\n}\n", encoding="utf-8")
-    assert main(["query", "run", "--file", str(own)]) == 2
+    code, own = run_own(tmp_path, "SELECT ?s\nWHERE {\n  ?s ?p\n}\n")
+    assert code == 2
     err = one_error_line(capsys.readouterr().err)
     # The triple on line 3 lacks its object: the brace on line 4 is where the parser stops.
     assert f"{own}: syntax error at line 4, column 1: " in err
 
 
 def test_a_syntax_error_is_located_in_the_file_even_with_parameters(tmp_path, capsys):
-    own = tmp_path / "broken.rq"
-    own.write_text(
+    text = (
         "# title: x\n# param: s (IRI) = tkg:Treaty — a thing\n"
-        "SELECT * WHERE { ?s ?p ?o . FILTER( }\n",
-        encoding="utf-8",
+        "SELECT * WHERE { ?s ?p ?o . FILTER( }\n"
     )
-    assert main(["query", "run", "--file", str(own)]) == 2
+    assert run_own(tmp_path, text)[0] == 2
     # The position is in the file as written, before the parameter's VALUES block is added.
     assert "syntax error at line 3, column 37: " in one_error_line(capsys.readouterr().err)
 
 
+def test_a_syntax_error_in_a_federated_query_gives_line_and_column(tmp_path, capsys):
+    text = "ASK {\n  SERVICE <https://query.wikidata.org/sparql> { ?s ?p ?o FILTER( }\n}\n"
+    assert run_own(tmp_path, text)[0] == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert re.search(r"own\.rq: syntax error at line \d+, column \d+: expected", err)
+
+
 def test_an_update_is_not_a_query(tmp_path, capsys):
-    own = tmp_path / "drop.rq"
-    own.write_text("DROP ALL\n", encoding="utf-8")
-    assert main(["query", "run", "--file", str(own)]) == 2
+    assert run_own(tmp_path, "DROP ALL\n")[0] == 2
     assert re.search(
         r"syntax error at line 1, column \d+: ", one_error_line(capsys.readouterr().err)
     )
@@ -246,18 +268,106 @@ def test_a_bad_parameter_is_one_line_naming_it(param, message, capsys):
 
 
 def test_a_bad_date_names_the_parameter_and_the_type(tmp_path, capsys):
-    own = tmp_path / "on.rq"
-    own.write_text(
+    text = (
         "# title: x\n# param: day (date) = 1950-02-14 — a day\n"
-        "SELECT ?e WHERE { ?e <https://w3id.org/treatykg/ontology#date> ?day }\n",
-        encoding="utf-8",
+        "SELECT ?e WHERE { ?e <https://w3id.org/treatykg/ontology#date> ?day }\n"
     )
-    assert main(["query", "run", "--file", str(own), "--param", "day=1950-02-30"]) == 2
+    assert run_own(tmp_path, text, "--param", "day=1950-02-30")[0] == 2
     err = one_error_line(capsys.readouterr().err)
     assert "parameter 'day' expects a date as YYYY-MM-DD (e.g. 1950-02-14); got '1950-02-30'" in err
 
 
+# --- injection: a value is one term, or refused ------------------------------------------------
+
+INJECTIONS = [
+    '"} ; DROP ALL',
+    "> . ?s ?p ?o",
+    'x" } ; DROP ALL ; #',
+    "treaty:treaty-1950> . ?s ?p ?o <x",
+]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_query_text_in_an_iri_parameter_is_refused_in_one_line(value, capsys):
+    assert main(["query", "run", "who-signed-the-treaty", "--param", f"treaty={value}"]) == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert "parameter 'treaty' expects an IRI, as <https://…> or prefix:name" in err
+    assert repr(value) in err
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_query_text_in_a_language_parameter_is_refused_in_one_line(value, capsys):
+    assert main(["query", "run", "timeline", "--param", f"lang={value}"]) == 2
+    assert "parameter 'lang' expects a language tag" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_query_text_in_a_string_parameter_stays_one_literal(value, tmp_path, capsys):
+    text = (
+        "# title: Echo and match\n# param: name (string) = x — a label\n"
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+        "SELECT ?name (COUNT(?s) AS ?matches) WHERE { OPTIONAL { ?s rdfs:label ?l "
+        "FILTER(STR(?l) = ?name) } } GROUP BY ?name\n"
+    )
+    assert run_own(tmp_path, text, "--param", f"name={value}", "--format", "json")[0] == 0
+    bindings = json.loads(capsys.readouterr().out)["results"]["bindings"]
+    assert bindings == [
+        {
+            "name": {"type": "literal", "value": value},
+            "matches": {"type": "literal", "value": "0", "datatype": XSD_INTEGER},
+        }
+    ]
+
+
 # --- the endpoint -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def direct(monkeypatch):
+    """Talk to local servers directly, whatever proxy the environment names."""
+    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def graph_server(fresh_server, direct):
+    """The session's Oxigraph server (tests/conftest.py, union default graph) holding the graph."""
+    body = ox.serialize(load_store(), format=ox.RdfFormat.N_QUADS)
+    upload = urllib.request.Request(
+        fresh_server.store_url,
+        data=body,
+        headers={"Content-Type": "application/n-quads"},
+        method="POST",
+    )
+    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(upload, timeout=60).close()
+    return fresh_server
+
+
+# Every stored query and `query run-all --endpoint` are compared with the embedded store in
+# tests/test_store.py; here, one query of each answer form through `query run --endpoint`.
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["days-between-signing-and-entry-into-force", "--format", "csv"], 0),
+        (["timeline", "--param", "from=1950", "--param", "to=1953", "--format", "json"], 0),
+        (["does-every-signer-act-for-a-party"], 0),
+        (["did-anyone-sign-both-treaties"], 1),
+        (["wikidata-truthy-view"], 0),
+        (["describe-an-entity", "--param", "entity=treaty:treaty-1950", "--format", "csv"], 0),
+    ],
+    ids=["select", "select-with-parameters", "ask-true", "ask-false", "construct", "describe"],
+)
+def test_run_through_an_endpoint_prints_what_the_embedded_store_prints(
+    args, code, graph_server, capsys
+):
+    assert main(["query", "run", *args]) == code
+    embedded = capsys.readouterr().out
+    assert main(["query", "run", *args, "--endpoint", graph_server.query_url]) == code
+    assert capsys.readouterr().out == embedded
+    assert embedded.strip()
 
 
 def _closed_port() -> int:
@@ -266,9 +376,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]  # closed again when the block ends
 
 
-def test_an_unreachable_endpoint_gives_the_url_and_the_reason(capsys, monkeypatch):
-    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(variable, raising=False)
+def test_an_unreachable_endpoint_gives_the_url_and_the_reason(capsys, direct):
     url = f"http://127.0.0.1:{_closed_port()}/query"
     assert main(["query", "run", "timeline", "--endpoint", url]) == 2
     err = one_error_line(capsys.readouterr().err)
@@ -295,3 +403,43 @@ def test_errors_in_a_real_process_print_no_traceback(tmp_path):
         r"treatykg: error: no stored query named 'timelin'; closest: timeline[^\n]*\n",
         result.stderr,
     )
+
+
+def test_a_federated_query_that_cannot_reach_its_service_is_one_line(tmp_path):
+    text = f"ASK {{ SERVICE <http://127.0.0.1:{_closed_port()}/sparql> {{ ?s ?p ?o }} }}\n"
+    (tmp_path / "own.rq").write_text(text, encoding="utf-8")
+    result = run_process("query", "run", "--file", "own.rq", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert re.fullmatch(
+        r"treatykg: error: the store failed while answering: [^\n]+\n", result.stderr
+    )
+
+
+# --- the README ---------------------------------------------------------------------------------
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readme_main_job_validates_and_answers_every_stored_query():
+    first_command = re.search(r"```sh\n(.*)\n", README.read_text(encoding="utf-8")).group(1)
+    steps = [step.strip() for step in first_command.split("&&")]
+    assert steps[-2:] == [".venv/bin/treatykg validate", ".venv/bin/treatykg query run-all"]
+
+
+def readme_query_commands() -> list[list[str]]:
+    """The ``treatykg query`` command lines of the README's section "Asking questions"."""
+    readme = README.read_text(encoding="utf-8")
+    section = readme.split("\n## Asking questions\n", 1)[1].split("\n## ", 1)[0]
+    lines = re.findall(r"^treatykg (query .*?)(?:\s+#.*)?$", section, flags=re.M)
+    return [shlex.split(line) for line in lines]
+
+
+def test_the_readme_query_commands_work(tmp_path, monkeypatch, capsys):
+    commands = readme_query_commands()
+    assert {c[1] for c in commands} == {"list", "show", "run", "run-all"}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my.rq").write_text("SELECT (1 AS ?one) WHERE { }\n", encoding="utf-8")
+    for command in commands:
+        assert main(command) == 0, command
+        assert capsys.readouterr().out.strip(), command

@@ -132,12 +132,19 @@ def is_federated(text: str) -> bool:
     return any(token == "SERVICE" for token, _position, _depth in _keywords_and_braces(text))
 
 
-def bind_parameters(text: str, bindings: Mapping[str, Term]) -> str:
+def bind_parameters(
+    text: str, bindings: Mapping[str, Term], *, expand_unicode_escapes: bool = False
+) -> str:
     """Return the query with a VALUES block binding each variable to its term.
 
     The block is written from the terms' N-Triples form (pyoxigraph escapes quotes and line
     breaks in literals and refuses IRIs with spaces, quotes or braces) and inserted on the line of
     the WHERE clause's brace, so line numbers elsewhere do not move.
+
+    ``expand_unicode_escapes`` is for engines that, as rdflib does, decode every ``\\uXXXX`` of
+    the query text before parsing it: there a value holding the text ``\\u0022`` would come out
+    as ``"``. Each backslash of the block is then written ``\\U0000005C``, which such an engine
+    decodes back to the backslash, so the value arrives unchanged.
 
     >>> bind_parameters('SELECT ?x WHERE { ?x ?p ?o }', {'o': ox.Literal('a" } #')})
     'SELECT ?x WHERE { VALUES (?o) { ("a\\\\" } #") } ?x ?p ?o }'
@@ -147,29 +154,76 @@ def bind_parameters(text: str, bindings: Mapping[str, Term]) -> str:
     start = where_clause_start(text)
     names = " ".join(f"?{name}" for name in bindings)
     values = " ".join(str(term) for term in bindings.values())
+    if expand_unicode_escapes:
+        values = values.replace("\\", "\\U0000005C")
     return f"{text[:start]} VALUES ({names}) {{ ({values}) }}{text[start:]}"
+
+
+_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+
+
+def query_form(text: str) -> tuple[str | None, int]:
+    """Return the query's form keyword (SELECT, ASK, CONSTRUCT, DESCRIBE) and its position.
+
+    >>> query_form('PREFIX ask: <http://x/> # SELECT\\nask { ?s ask:p "CONSTRUCT" }')
+    ('ASK', 33)
+    """
+    for token, position, depth in _keywords_and_braces(text):
+        if depth == 0 and token in _FORMS:
+            return token, position
+    return None, -1
 
 
 def check_syntax(text: str, source: str) -> str:
     """Parse the query and return its form (SELECT, ASK, CONSTRUCT or DESCRIBE).
 
-    Raises :class:`QuerySyntaxError` with the line and column of the first error.
+    Raises :class:`QuerySyntaxError` with the line and column of the first error. pyoxigraph
+    parses the query by answering it on an empty store, which would call every SERVICE it names:
+    the query is checked with each ``SERVICE [SILENT]`` written as ``GRAPH`` (the same grammar,
+    padded to the same length), so that no endpoint is asked and positions do not move.
     """
     try:
-        # An empty store parses the query and answers at once.
-        result = ox.Store().query(text)
+        result = ox.Store().query(_without_services(text))
     except SyntaxError as error:
         match = _SYNTAX.search(str(error))
         if match is None:
             raise InputError(f"{source}: syntax error: {error}") from None
         line, column = _token_position(text, int(match["line"]), int(match["column"]))
         raise QuerySyntaxError(source, line, column, match["what"]) from None
+    except (OSError, RuntimeError, ValueError):  # it parsed; answering on nothing failed
+        result = None
     if isinstance(result, ox.QueryBoolean):
         return "ASK"
     if isinstance(result, ox.QuerySolutions):
         return "SELECT"
-    keyword = re.search(r"\b(CONSTRUCT|DESCRIBE)\b", _strip_comments(text), re.IGNORECASE)
-    return keyword.group(1).upper() if keyword else "CONSTRUCT"
+    return query_form(text)[0] or "SELECT"
+
+
+def _without_services(text: str) -> str:
+    """Return the query with ``SERVICE`` and ``SERVICE SILENT`` replaced by ``GRAPH`` (padded).
+
+    >>> _without_services('SELECT * { SERVICE  silent <x:e> { ?s ?p "SERVICE" } }')
+    'SELECT * { GRAPH           <x:e> { ?s ?p "SERVICE" } }'
+    """
+    out = list(text)
+    after_service = False
+    for match in _TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        if kind in ("space", "comment"):
+            continue
+        if kind == "name" and token.upper() == "SERVICE":
+            out[match.start() : match.end()] = "GRAPH".ljust(len(token))
+            after_service = True
+            continue
+        if after_service and kind == "name" and token.upper() == "SILENT":
+            out[match.start() : match.end()] = " " * len(token)
+        after_service = False
+    return "".join(out)
+
+
+def _line_and_column(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _token_position(text: str, line: int, column: int) -> tuple[int, int]:
@@ -191,8 +245,7 @@ def _token_position(text: str, line: int, column: int) -> tuple[int, int]:
         offset = len(text.rstrip()) - 1
         if offset < 0:
             return line, column
-    before = text[:offset]
-    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+    return _line_and_column(text, offset)
 
 
 def _strip_comments(text: str) -> str:
@@ -228,7 +281,8 @@ def run(
     """
     bindings = query.bindings(dict(values or {}))
     form = check_syntax(query.text, str(query.path))
-    text = bind_parameters(query.text, bindings)
+    on_rdflib = engine == "rdflib" and not endpoint
+    text = bind_parameters(query.text, bindings, expand_unicode_escapes=on_rdflib)
     if endpoint:
         return run_on_endpoint(endpoint, text, form)
     if engine == "rdflib":
@@ -451,6 +505,22 @@ def sorted_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
     return sorted(set(triples), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
 
 
+def used_prefixes(triples: Iterable[ox.Triple]) -> dict[str, str]:
+    """Return the prefixes of ``PARAMETER_PREFIXES`` that some IRI of the triples starts with."""
+    iris = set()
+    for triple in triples:
+        for term in triple:
+            if isinstance(term, ox.NamedNode):
+                iris.add(term.value)
+            elif isinstance(term, ox.Literal):
+                iris.add(term.datatype.value)
+    return {
+        prefix: namespace
+        for prefix, namespace in PARAMETER_PREFIXES.items()
+        if any(iri.startswith(namespace) for iri in iris)
+    }
+
+
 def format_answer(answer: Answer, fmt: str = "table") -> str:
     """Write an answer in one of ``FORMATS``.
 
@@ -468,11 +538,10 @@ def format_answer(answer: Answer, fmt: str = "table") -> str:
             "xml": ox.RdfFormat.RDF_XML,
         }
         if fmt in rdf_formats:
-            prefixes = PARAMETER_PREFIXES if rdf_formats[fmt] == ox.RdfFormat.TURTLE else None
-            data = ox.serialize(
-                sorted_triples(answer.triples), format=rdf_formats[fmt], prefixes=prefixes
-            )
-            return data.decode("utf-8")
+            triples = sorted_triples(answer.triples)
+            turtle = rdf_formats[fmt] == ox.RdfFormat.TURTLE
+            prefixes = used_prefixes(triples) if turtle else None
+            return ox.serialize(triples, format=rdf_formats[fmt], prefixes=prefixes).decode()
         return format_answer(_triples_as_rows(answer), fmt)
     if fmt == "turtle":
         raise InputError(

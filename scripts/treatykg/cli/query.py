@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 
@@ -24,23 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="query_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda _args: _help(parser))
 
-    listing = commands.add_parser("list", help="list the stored queries: name, title, parameters")
-    listing.set_defaults(func=run_list)
-
-    show = commands.add_parser("show", help="print a stored query with its header")
+    _subcommand(commands, "list", run_list, "list the stored queries: name, title, parameters")
+    show = _subcommand(commands, "show", run_show, "print a stored query with its header")
     show.add_argument("name", metavar="NAME")
-    show.set_defaults(func=run_show)
 
-    run = commands.add_parser(
-        "run",
-        help="answer a stored query, or your own with --file",
-        description=(
-            "Answer a stored query (by NAME) or your own query file (--file). Parameters are "
-            "bound as RDF terms of the type the query's header declares, never pasted into "
-            "the query text. A query file of your own may declare parameters with the same "
-            "header lines as the stored ones."
-        ),
-    )
+    run = _subcommand(commands, "run", run_one, "answer a stored query, or your own with --file")
     run.add_argument("name", metavar="NAME", nargs="?", help="a stored query (see `query list`)")
     run.add_argument("--file", type=Path, help="a SPARQL query file of your own")
     run.add_argument(
@@ -51,23 +40,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a parameter value, e.g. --param lang=ru or --param treaty=treaty:treaty-1945",
     )
     _add_engine_arguments(run)
-    run.set_defaults(func=run_one)
 
-    run_all = commands.add_parser(
-        "run-all",
-        help="answer every stored query with its defaults, each under its title",
-        description=(
-            "Answer every stored query with its defaults, each under its title. A query that "
-            "fails is reported and the others still run (exit status 2 at the end). Federated "
-            "queries (SERVICE: they ask another endpoint, by default Wikidata's, over the "
-            "internet) are listed but not run unless --federated is given."
-        ),
+    run_all = _subcommand(
+        commands, "run-all", run_every, "answer every stored query with its defaults"
     )
     _add_engine_arguments(run_all)
     run_all.add_argument(
         "--federated", action="store_true", help="also run the federated queries (needs network)"
     )
-    run_all.set_defaults(func=run_every)
+
+
+def _subcommand(commands, name: str, func, summary: str) -> argparse.ArgumentParser:
+    """Add a subcommand that runs ``func``; its --help shows the function's docstring."""
+    parser = commands.add_parser(name, help=summary, description=inspect.getdoc(func))
+    parser.set_defaults(func=func)
+    return parser
 
 
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +84,7 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def run_list(_args: argparse.Namespace) -> int:
-    """Print name, title and parameters (with defaults) of every stored query."""
+    """List the stored queries: name, title and parameters with their defaults."""
     queries = catalogue.stored_queries()
     width = max((len(q.name) for q in queries), default=0)
     for query in queries:
@@ -108,7 +95,7 @@ def run_list(_args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    """Print the stored query's file, header included."""
+    """Print a stored query's file, its header included."""
     print(catalogue.stored_query(args.name).text, end="")
     return 0
 
@@ -143,7 +130,12 @@ def _default_format(answer: querying.Answer, fmt: str | None) -> str:
 
 
 def run_one(args: argparse.Namespace) -> int:
-    """Answer one query; exit 1 when an ASK query answers false."""
+    """Answer a stored query (by NAME) or your own query file (--file).
+
+    Parameters are bound as RDF terms of the type the query's header declares, never pasted into
+    the query text. A query file of your own may declare parameters with the same header lines
+    as the stored ones. Exit status 1 when an ASK query answers false.
+    """
     engine = _check_engine(args)
     if args.file and args.name:
         raise InputError("give a stored query NAME or --file, not both")
@@ -160,7 +152,12 @@ def run_one(args: argparse.Namespace) -> int:
 
 
 def run_every(args: argparse.Namespace) -> int:
-    """Answer every stored query with its defaults, each under its title."""
+    """Answer every stored query with its defaults, each under its title.
+
+    A query that fails is reported and the others still run (exit status 2 at the end).
+    Federated queries (SERVICE: they ask another endpoint, by default Wikidata's, over the
+    internet) are listed but not run unless --federated is given.
+    """
     engine = _check_engine(args)
     queries = catalogue.stored_queries()
     store = dataset = None
