@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import treatykg
+from processes import run_treatykg
 from treatykg.cli import COMMAND_MODULES, build_parser, main
 
 # Line 3 holds an IRI with a space: rdflib would accept it, pyoxigraph must not.
@@ -30,21 +28,6 @@ def bad_file(tmp_path: Path) -> Path:
     return path
 
 
-def _run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``python -m treatykg`` as a user would, importing this same treatykg package."""
-    env = dict(os.environ)
-    package_parent = str(Path(treatykg.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "treatykg", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_malformed_turtle_exits_2_with_one_line_naming_line_and_column(bad_file, capsys):
     assert main(["validate", str(bad_file)]) == 2
     out, err = capsys.readouterr()
@@ -56,7 +39,7 @@ def test_malformed_turtle_exits_2_with_one_line_naming_line_and_column(bad_file,
 
 
 def test_malformed_turtle_in_a_real_process_prints_no_traceback(bad_file, tmp_path):
-    result = _run_module("validate", str(bad_file), cwd=tmp_path)
+    result = run_treatykg("validate", str(bad_file), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert re.fullmatch(r"treatykg: error: .*bad\.ttl:3:11: [^\n]+\n", result.stderr), result.stderr
@@ -90,7 +73,7 @@ def test_version(capsys):
 
 
 def test_version_through_python_dash_m(tmp_path):
-    result = _run_module("--version", cwd=tmp_path)
+    result = run_treatykg("--version", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, f"treatykg {treatykg.__version__}\n")
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from processes import run_treatykg
+
 REPO = Path(__file__).resolve().parents[1]
 DATA_FOLDERS = ("ontology", "graph", "shapes", "queries")
 
@@ -47,19 +49,6 @@ def unpacked(wheel, tmp_path_factory) -> Path:
     return site
 
 
-def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    # The unpacked wheel first on the path: it wins over the checkout (an editable install).
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.run(
-        [sys.executable, "-m", "treatykg", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_the_wheel_carries_every_data_file(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -81,7 +70,7 @@ def test_the_wheel_has_the_console_script(wheel):
 
 
 def test_the_installed_package_reads_its_own_data_from_any_folder(unpacked, tmp_path):
-    probe = _run(unpacked, tmp_path, "query", "list")
+    probe = run_treatykg("query", "list", cwd=tmp_path, first_on_path=unpacked)
     assert probe.returncode == 0, probe.stderr
     where = subprocess.run(
         [sys.executable, "-c", "import treatykg.paths as p; print(p.repo_or_data_root())"],
@@ -95,10 +84,18 @@ def test_the_installed_package_reads_its_own_data_from_any_folder(unpacked, tmp_
 
 
 def test_the_installed_package_validates_and_answers(unpacked, tmp_path):
-    validate = _run(unpacked, tmp_path, "validate")
+    validate = run_treatykg("validate", cwd=tmp_path, first_on_path=unpacked)
     assert validate.returncode == 0, validate.stderr
     assert validate.stdout.rstrip().endswith("warnings")
     assert validate.stdout.splitlines()[-1].startswith("0 violations")
-    signers = _run(unpacked, tmp_path, "query", "run", "who-signed-the-treaty", "--format", "csv")
+    signers = run_treatykg(
+        "query",
+        "run",
+        "who-signed-the-treaty",
+        "--format",
+        "csv",
+        cwd=tmp_path,
+        first_on_path=unpacked,
+    )
     assert signers.returncode == 0, signers.stderr
     assert "Zhou Enlai" in signers.stdout

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from test_cli import _run_module as run_process  # python -m treatykg, this package
+from processes import run_treatykg
 from treatykg import catalogue, querying
 from treatykg.cli import main
 from treatykg.loading import load_store
@@ -396,7 +396,7 @@ def test_engine_and_endpoint_together_are_refused(capsys):
 
 
 def test_errors_in_a_real_process_print_no_traceback(tmp_path):
-    result = run_process("query", "run", "timelin", cwd=tmp_path)
+    result = run_treatykg("query", "run", "timelin", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert re.fullmatch(
@@ -408,7 +408,7 @@ def test_errors_in_a_real_process_print_no_traceback(tmp_path):
 def test_a_federated_query_that_cannot_reach_its_service_is_one_line(tmp_path):
     text = f"ASK {{ SERVICE <http://127.0.0.1:{_closed_port()}/sparql> {{ ?s ?p ?o }} }}\n"
     (tmp_path / "own.rq").write_text(text, encoding="utf-8")
-    result = run_process("query", "run", "--file", "own.rq", cwd=tmp_path)
+    result = run_treatykg("query", "run", "--file", "own.rq", cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert re.fullmatch(
         r"treatykg: error: the store failed while answering: [^\n]+\n", result.stderr
