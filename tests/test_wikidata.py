@@ -517,14 +517,14 @@ def test_resolve_writes_only_the_accepted_sitelink_and_only_once(endpoint, tmp_p
     status = {(r["entity"], r["title"]): (r["status"], r["item"]) for r in report["resolutions"]}
     assert status[("person:zhou-enlai", "周恩来")] == ("accepted", "wd:Q900000001")
     assert status[("person:zhou-enlai", "周恩來")][0] == "no-sitelink"
-    assert status[("person:andrey-vyshinsky", "安德烈·维辛斯基")][0] == "label-mismatch"
+    assert status[("work:xian-h-6", "轟-6")][0] == "label-mismatch"
     assert status[("person:wang-shijie", "王世杰")][0] == "ambiguous"
     assert status[("place:central-asia", "中亚")] == ("rejected", "wd:Q27275")
     assert report["written_to"] == str(target)
 
     after = LocalGraph.load(target)
     assert after.entity("person:zhou-enlai").items == [WD + "Q900000001"]
-    assert after.entity("person:andrey-vyshinsky").items == []
+    assert after.entity("work:xian-h-6").items == []
     assert after.entity("person:wang-shijie").items == []
     record = next(r for r in after.link_records() if r.item == WD + "Q900000001")
     assert record.method == "sitelink"
@@ -600,7 +600,10 @@ def test_diff_reports_missing_and_different_and_writes_quickstatements(endpoint,
     # Signatory holds many values: Wikidata lacking ours is "missing", whatever else it holds.
     molotov = status[("Q900000021", "P1891", "Q132899")]
     assert (molotov.status, molotov.wikidata_values) == ("missing", ["Q900000001"])
-    assert any(s["value"] == "person:andrey-vyshinsky" for s in report.skipped)
+    # Vyshinsky is linked (Q155860): the made-up 1950 item lacks him as a signatory.
+    assert status[("Q900000020", "P1891", "Q155860")].status == "missing"
+    # Wang Shijie, who signed the 1945 treaty, has no link: that statement cannot be mapped.
+    assert any(s["value"] == "person:wang-shijie" for s in report.skipped)
 
     qs = tmp_path / "missing.qs"
     code = main(_link("diff", endpoint, "--links-file", str(target), "--quickstatements", str(qs)))
