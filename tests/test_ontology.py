@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
@@ -15,6 +16,7 @@ from treatykg.reasoning import owl_rl_inconsistencies
 
 ONTOLOGY = URIRef("https://w3id.org/treatykg/ontology")
 VANN = "http://purl.org/vocab/vann/"
+ROOT = Path(__file__).resolve().parents[1]
 
 # A person who is also an organisation: tkg:Person owl:disjointWith tkg:Organization.
 DISJOINT_TTL = """\
@@ -112,3 +114,20 @@ def test_validate_without_owl_rl_does_not_reason(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     components = {r["source_constraint_component"] for r in report["results"]}
     assert str(TKG.OwlRlConsistency) not in components
+
+
+def test_the_dataset_describes_itself_under_the_ontology_licence(ontology):
+    data = merged_graph()
+    void = "http://rdfs.org/ns/void#"
+    (dataset,) = data.subjects(RDF.type, URIRef(void + "Dataset"))
+    assert str(dataset) == "https://w3id.org/treatykg/id/dataset/treatykg"
+    licence = data.value(dataset, DCTERMS.license)
+    assert licence is not None and licence == ontology.value(ONTOLOGY, DCTERMS.license)
+    assert str(licence) in (ROOT / "LICENSE").read_text(encoding="utf-8")
+    # Every entity IRI of the graph lies in the IRI space it declares.
+    space = str(data.value(dataset, URIRef(void + "uriSpace")))
+    minted = {s for s in data.subjects() if isinstance(s, URIRef) and "/treatykg/id/" in s}
+    assert minted and all(s.startswith(space) for s in minted)
+    # The root resource is the 1950 treaty, and it is in the graph.
+    root = data.value(dataset, URIRef(void + "rootResource"))
+    assert (root, RDF.type, TKG.Treaty) in data
