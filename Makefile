@@ -31,5 +31,7 @@ lint: ## ruff lint and format check
 serve: ## serve the graph, one named graph per source, at http://127.0.0.1:$(PORT)/query
 	$(BIN)/treatykg serve --port $(PORT)
 
-dist: ## build the wheel into dist/
+dist: ## build the wheel and the TriG and N-Quads exports into dist/
 	$(BIN)/pip wheel --no-deps --wheel-dir dist .
+	$(BIN)/treatykg export -o dist/treatykg.trig
+	$(BIN)/treatykg export -o dist/treatykg.nq

@@ -1,0 +1,162 @@
+"""Write the ontology and the graph as one file, for a store's bulk loader or for download.
+
+``treatykg export`` is the offline counterpart of ``treatykg load``: one TriG or N-Quads file
+that keeps every named graph (the provenance: one graph per source), or one Turtle or
+N-Triples file holding the union of the graphs for tools that know no named graphs.
+
+The file is written next to its final place and renamed into it only once it is complete and
+has been parsed back to the same number of statements: an existing file is replaced whole or
+left as it was.
+
+Language tags are written in lower case (``"…"@zh-hans``), as Oxigraph stores them and as
+Wikidata writes them; RDF compares language tags without regard to case, so ``zh-Hans`` in
+graph/*.ttl and ``zh-hans`` here are the same tag.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from treatykg.errors import InputError
+from treatykg.loading import FileSpec, load_store
+from treatykg.namespaces import GRAPH, ID, PREFIXES
+
+# Name: (pyoxigraph format, keeps named graphs, file suffixes that select it).
+FORMATS: dict[str, tuple[ox.RdfFormat, bool, tuple[str, ...]]] = {
+    "trig": (ox.RdfFormat.TRIG, True, (".trig",)),
+    "nquads": (ox.RdfFormat.N_QUADS, True, (".nq", ".nquads")),
+    "turtle": (ox.RdfFormat.TURTLE, False, (".ttl",)),
+    "ntriples": (ox.RdfFormat.N_TRIPLES, False, (".nt",)),
+}
+
+ENTITY_TYPES = (
+    *("treaty", "article", "person", "state", "org", "office", "holding", "place", "event"),
+    *("policy", "work", "image", "concept", "source", "claim", "signature", "link", "dataset"),
+)
+"""The <type> segments of the IRI policy (shapes/common.ttl checks the same list)."""
+
+EXPORT_PREFIXES: dict[str, str] = {
+    **{p: ns for p, ns in PREFIXES.items() if p not in {"org", "sh", "tkgsh"}},
+    "void": "http://rdfs.org/ns/void#",
+    "vann": "http://purl.org/vocab/vann/",
+    **{kind: f"{ID}{kind}/" for kind in ENTITY_TYPES},
+    "g": GRAPH,
+}
+"""The prefixes written into Turtle and TriG: the vocabularies and one per entity type, as in
+graph/*.ttl (``org:`` is the graph's organisations, not the W3C Organization Ontology)."""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What was written: where, in which format, how many statements in how many graphs."""
+
+    path: str  # "-" for standard output
+    format: str
+    statements: int
+    graphs: int
+
+    def summary(self) -> str:
+        what = (
+            f"{self.statements} quads in {self.graphs} named graphs"
+            if FORMATS[self.format][1]
+            else f"{self.statements} triples (the union of {self.graphs} named graphs)"
+        )
+        where = "standard output" if self.path == "-" else self.path
+        return f"wrote {what} to {where} as {self.format}"
+
+
+def format_for(output: str, given: str | None) -> str:
+    """Return the format name: ``given``, else the one ``output``'s suffix selects, else trig."""
+    if given is not None:
+        if given not in FORMATS:
+            raise InputError(f"unknown format {given!r}; choose one of: {', '.join(FORMATS)}")
+        return given
+    if output == "-":
+        return "trig"
+    suffix = Path(output).suffix.lower()
+    for name, (_, _, suffixes) in FORMATS.items():
+        if suffix in suffixes:
+            return name
+    known = ", ".join(s for _, _, suffixes in FORMATS.values() for s in suffixes)
+    raise InputError(f"{output}: cannot tell the format from the suffix ({known}); use --format")
+
+
+def serialize(store: ox.Store, name: str) -> tuple[bytes, int]:
+    """Return the store in format ``name`` and the number of statements written."""
+    rdf_format, keeps_graphs, _ = FORMATS[name]
+    prefixes = EXPORT_PREFIXES if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.TURTLE) else None
+    if keeps_graphs:
+        return store.dump(format=rdf_format, prefixes=prefixes), len(store)
+    union = {ox.Triple(q.subject, q.predicate, q.object) for q in store}
+    ordered = sorted(union, key=str)  # each subject's triples together, for a compact file
+    return ox.serialize(ordered, format=rdf_format, prefixes=prefixes), len(union)
+
+
+def export(
+    output: str = "-", name: str | None = None, files: Iterable[FileSpec] | None = None
+) -> ExportReport:
+    """Write the ontology and graph (or ``files``) to ``output`` ("-": standard output).
+
+    Raises :class:`~treatykg.errors.ParseError` or :class:`InputError` before anything is
+    written; a file already at ``output`` is replaced only by a complete, re-parsed file.
+    """
+    target = None if output == "-" else Path(output)
+    if target is not None:
+        if target.is_dir():
+            raise InputError(f"{output}: is a folder; give a file name")
+        if not target.parent.is_dir():
+            raise InputError(f"{output}: no such folder {target.parent}")
+    chosen = format_for(output, name)
+    store = load_store(files)
+    graphs = len({q.graph_name for q in store})
+    data, statements = serialize(store, chosen)
+    _check_round_trip(data, chosen, statements)
+    report = ExportReport(output, chosen, statements, graphs)
+    if target is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return report
+    _write_atomically(target, data)
+    return report
+
+
+def _check_round_trip(data: bytes, name: str, statements: int) -> None:
+    parsed = sum(1 for _ in ox.parse(data, format=FORMATS[name][0]))
+    if parsed != statements:  # a serialiser bug: never hand such a file to anyone
+        raise InputError(f"the {name} output parses to {parsed} statements, not {statements}")
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as error:
+        raise InputError(f"cannot write {target}: {error.strerror}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a dump is not
+        os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {error.strerror}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,171 @@
+"""``treatykg export``: one file that a store's bulk loader, or another parser, reads back."""
+
+from __future__ import annotations
+
+import re
+import stat
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+from processes import run_treatykg
+from treatykg.cli import main
+from treatykg.export import ENTITY_TYPES, FORMATS
+from treatykg.loading import load_store
+from treatykg.server import oxigraph_binary
+
+BAD_TURTLE = "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c\nex:d ex:e ex:f .\n"
+
+
+@pytest.fixture(scope="module")
+def local() -> ox.Store:
+    return load_store()
+
+
+def _graph_counts(quads) -> Counter:
+    return Counter(q.graph_name.value for q in quads)
+
+
+def _without_blank_nodes(quads) -> set:
+    return {
+        q
+        for q in quads
+        if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)
+    }
+
+
+@pytest.mark.parametrize("suffix", [".trig", ".nq"])
+def test_a_dataset_file_keeps_every_named_graph_and_every_quad(local, tmp_path, capsys, suffix):
+    out = tmp_path / f"treatykg{suffix}"
+    assert main(["export", "-o", str(out)]) == 0
+    rdf_format = FORMATS["trig" if suffix == ".trig" else "nquads"][0]
+    back = list(ox.parse(path=out, format=rdf_format))
+    assert len(back) == len(local)
+    assert _graph_counts(back) == _graph_counts(local)
+    # Blank nodes get new names in a new parse; everything else is the same quad.
+    assert _without_blank_nodes(back) == _without_blank_nodes(local)
+    err = capsys.readouterr().err
+    assert f"wrote {len(local)} quads in {len(_graph_counts(local))} named graphs" in err
+
+
+def test_the_trig_file_reads_the_same_in_rdflib(local, tmp_path):
+    out = tmp_path / "treatykg.trig"
+    assert main(["export", "-o", str(out)]) == 0
+    dataset = rdflib.Dataset()
+    dataset.parse(out, format="trig")
+    counts = {
+        str(graph.identifier): len(graph)
+        for graph in dataset.graphs()
+        if str(graph.identifier).startswith("https://w3id.org/treatykg/graph/")
+    }
+    assert counts == dict(_graph_counts(local))
+
+
+@pytest.mark.parametrize("name", ["turtle", "ntriples"])
+def test_a_graph_file_holds_the_union_of_the_named_graphs(local, tmp_path, name):
+    out = tmp_path / "union.out"
+    assert main(["export", "-o", str(out), "--format", name]) == 0
+    back = list(ox.parse(path=out, format=FORMATS[name][0]))
+    union = {(q.subject, q.predicate, q.object) for q in local}
+    assert len(back) == len(union) < len(local)  # some triples are stated by two sources
+    named = {(t.subject, t.predicate, t.object) for t in _without_blank_nodes(back)}
+    assert named == {(q.subject, q.predicate, q.object) for q in _without_blank_nodes(local)}
+
+
+def test_standard_output_gets_trig_and_the_summary_goes_to_stderr(tmp_path, local):
+    result = run_treatykg("export", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    back = list(ox.parse(result.stdout.encode("utf-8"), format=ox.RdfFormat.TRIG))
+    assert len(back) == len(local)
+    assert result.stderr.startswith("treatykg: wrote ") and result.stderr.count("\n") == 1
+
+
+def test_oxigraph_bulk_loads_the_nquads_file_to_the_local_count(local, tmp_path):
+    """The real store's own loader (`oxigraph load`) takes the file and holds every quad."""
+    out = tmp_path / "treatykg.nq"
+    assert main(["export", "-o", str(out)]) == 0
+    location = tmp_path / "store"
+    subprocess.run(
+        [oxigraph_binary(), "load", "--location", str(location), "--file", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    store = ox.Store(str(location))
+    try:
+        assert len(store) == len(local)
+        assert _graph_counts(store) == _graph_counts(local)
+    finally:
+        del store
+
+
+def test_the_file_is_readable_by_others_as_any_new_file(tmp_path):
+    out = tmp_path / "treatykg.trig"
+    assert main(["export", "-o", str(out)]) == 0
+    mode = stat.S_IMODE(out.stat().st_mode)
+    assert mode & stat.S_IRUSR and mode & stat.S_IWUSR
+    assert not mode & stat.S_IXUSR
+
+
+def test_a_user_file_is_exported_in_its_own_graph(tmp_path):
+    mine = tmp_path / "mine.ttl"
+    mine.write_text("<https://example.org/a> <https://example.org/b> 1 .\n", encoding="utf-8")
+    out = tmp_path / "mine.nq"
+    assert main(["export", str(mine), "-o", str(out)]) == 0
+    (quad,) = ox.parse(path=out, format=ox.RdfFormat.N_QUADS)
+    assert quad.graph_name.value == "https://w3id.org/treatykg/graph/user/mine"
+
+
+# --- bad input: one line, exit status 2, and what was there stays --------------------------------
+
+
+def test_bad_input_leaves_an_existing_file_as_it_was(tmp_path, capsys):
+    out = tmp_path / "treatykg.trig"
+    out.write_text("# the previous export\n", encoding="utf-8")
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(BAD_TURTLE, encoding="utf-8")
+    assert main(["export", str(bad), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"treatykg: error: {bad}:3:") and err.count("\n") == 1
+    assert out.read_text(encoding="utf-8") == "# the previous export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ttl", "treatykg.trig"]
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("missing-folder/treatykg.trig", "no such folder"),
+        ("treatykg.rdfx", "cannot tell the format from the suffix"),
+        (".", "is a folder"),
+    ],
+)
+def test_a_bad_output_is_one_line(tmp_path, capsys, monkeypatch, output, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "-o", output]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"treatykg: error: {output}") and message in err
+    assert err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_format_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "--format", "rdfxml"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'rdfxml'" in capsys.readouterr().err
+
+
+def test_formats_and_suffixes_are_documented_in_the_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "treatykg export" in readme
+    for _, _, suffixes in FORMATS.values():
+        assert any(suffix in readme for suffix in suffixes)
+
+
+def test_there_is_a_prefix_for_every_type_of_the_iri_policy():
+    common = Path(__file__).resolve().parents[1] / "shapes" / "common.ttl"
+    (types,) = re.findall(r"treatykg/id/\(([a-z|]+)\)/", common.read_text(encoding="utf-8"))
+    assert set(types.split("|")) == set(ENTITY_TYPES)
