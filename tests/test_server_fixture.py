@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 
@@ -50,3 +51,29 @@ def test_a_server_stops_by_its_pid_and_only_that_process():
     assert not running.is_running()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _port_in_time_wait() -> int:
+    """A loopback port whose only trace is a connection the server side closed (TIME_WAIT), as
+    a stopped server leaves behind; nothing listens on it."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the server side closes first: its end lingers in TIME_WAIT
+            client.recv(1)
+    return port
+
+
+def test_a_server_restarts_at_once_on_the_port_it_just_left():
+    from treatykg.server import OxigraphServer, port_is_free
+
+    port = _port_in_time_wait()
+    assert port_is_free("127.0.0.1", port)
+    with OxigraphServer(port=port) as running:
+        assert running.port == port
+        assert RemoteStore(running.endpoint).ask("ASK {}") is True
+        assert not port_is_free("127.0.0.1", port)  # now something listens there

@@ -57,8 +57,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """Return True if nothing listens on ``host:port`` and it can be bound."""
+    """Return True if nothing listens on ``host:port`` and it can be bound.
+
+    The probe binds as servers do (oxigraph among them), with SO_REUSEADDR: a port whose last
+    connections linger in TIME_WAIT after a server stopped is free to serve again; one that
+    something listens on is not.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
