@@ -28,7 +28,7 @@ lint: ## ruff lint and format check
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
 
-serve: ## serve the graph, one named graph per source, at http://127.0.0.1:$(PORT)/query
+serve: ## serve the graph at http://127.0.0.1:7878/query (PORT=N for another port)
 	$(BIN)/treatykg serve --port $(PORT)
 
 dist: ## build the wheel and the TriG and N-Quads exports into dist/

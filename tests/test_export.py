@@ -13,8 +13,9 @@ import pytest
 import rdflib
 
 from processes import run_treatykg
+from treatykg.catalogue import ENTITY_TYPES
 from treatykg.cli import main
-from treatykg.export import ENTITY_TYPES, FORMATS
+from treatykg.export import FORMATS
 from treatykg.loading import load_store
 from treatykg.server import oxigraph_binary
 

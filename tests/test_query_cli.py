@@ -258,6 +258,8 @@ def test_a_missing_file_is_one_line(tmp_path, capsys):
         ("number=six", "parameter 'number' expects an integer such as 1 or 42; got 'six'"),
         ("lang=zh Hans", "parameter 'lang' expects a language tag"),
         ("treaty=treaty 1950", "parameter 'treaty' expects an IRI"),
+        ("treaty=traety:treaty-1950", "unknown prefix 'traety' (known: article, claim"),
+        ("treaty=mailto:someone@example.org", "unknown prefix 'mailto'"),
         ("colour=red", "has no parameter 'colour' (its parameters: treaty, number, lang)"),
         ("number", "--param expects KEY=VALUE"),
     ],
@@ -265,6 +267,25 @@ def test_a_missing_file_is_one_line(tmp_path, capsys):
 def test_a_bad_parameter_is_one_line_naming_it(param, message, capsys):
     assert main(["query", "run", "article-text-in-a-language", "--param", param]) == 2
     assert message in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "person:zhou-enlai",
+        "<https://w3id.org/treatykg/id/person/zhou-enlai>",
+        "https://w3id.org/treatykg/id/person/zhou-enlai",
+    ],
+)
+def test_an_iri_is_a_known_prefix_a_bracketed_iri_or_a_bare_http_iri(value, capsys):
+    assert main(["query", "run", "labels-of-an-entity", "--param", f"entity={value}"]) == 0
+    assert "Zhou Enlai" in capsys.readouterr().out
+
+
+def test_every_type_of_the_iri_policy_is_a_parameter_prefix(capsys):
+    # dataset: is the newest type; the dataset's description answers by its prefixed name.
+    assert main(["query", "run", "describe-an-entity", "--param", "entity=dataset:treatykg"]) == 0
+    assert "void:Dataset" in capsys.readouterr().out
 
 
 def test_a_bad_date_names_the_parameter_and_the_type(tmp_path, capsys):
@@ -382,6 +403,14 @@ def test_an_unreachable_endpoint_gives_the_url_and_the_reason(capsys, direct):
     err = one_error_line(capsys.readouterr().err)
     assert f"cannot reach SPARQL endpoint {url}: " in err
     assert "refused" in err.lower()
+
+
+def test_a_server_url_without_its_query_path_is_named_as_such(graph_server, capsys):
+    # The base URL of an Oxigraph server answers 404: say so, and where its endpoint is.
+    base = graph_server.query_url.removesuffix("/query")
+    assert main(["query", "run", "timeline", "--endpoint", base]) == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert f"HTTP 404 from {base}: no SPARQL endpoint there" in err and "…/query" in err
 
 
 def test_an_endpoint_that_is_not_a_url_is_one_line(capsys):

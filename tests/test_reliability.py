@@ -471,7 +471,8 @@ def test_an_unreachable_endpoint_gives_one_clear_line(capsys):
     assert main(["load", "--endpoint", f"http://127.0.0.1:{port}", "--retries", "0"]) == 2
     err = capsys.readouterr().err
     assert (
-        err == f"treatykg: error: cannot reach http://127.0.0.1:{port}/query: connection refused\n"
+        err == f"treatykg: error: cannot reach http://127.0.0.1:{port}/query: connection refused"
+        "; the store was not changed\n"
     )
 
 
@@ -483,7 +484,9 @@ def test_retries_back_off_and_then_give_up(capsys):
     )
     elapsed = time.monotonic() - started
     assert code == 2
-    assert capsys.readouterr().err.endswith("connection refused (after 3 attempts)\n")
+    assert capsys.readouterr().err.endswith(
+        "connection refused (after 3 attempts); the store was not changed\n"
+    )
     assert elapsed >= 0.2 + 0.4  # 0.2 s, then 0.4 s
 
 
@@ -499,7 +502,8 @@ def test_a_silent_endpoint_times_out(capsys):
         assert time.monotonic() - started < 5
     assert code == 2
     assert capsys.readouterr().err == (
-        f"treatykg: error: no answer from http://127.0.0.1:{port}/query within 0.3 s\n"
+        f"treatykg: error: no answer from http://127.0.0.1:{port}/query within 0.3 s"
+        "; the store was not changed\n"
     )
 
 
@@ -578,7 +582,7 @@ def test_a_store_that_stays_busy_is_reported_with_its_own_words(fresh_server, ca
     assert code == 2
     assert capsys.readouterr().err == (
         f"treatykg: error: HTTP 503 from {front.base_url}/query: busy: too many loads "
-        "(after 3 attempts)\n"
+        "(after 3 attempts); the store was not changed\n"
     )
 
 
@@ -590,7 +594,7 @@ def test_a_redirect_is_reported_not_followed(fresh_server, capsys):
         assert main(["load", "--endpoint", front.base_url]) == 2
     assert capsys.readouterr().err == (
         f"treatykg: error: HTTP 301 from {front.base_url}/query: moved to "
-        "https://store.example.org/query; use that URL\n"
+        "https://store.example.org/query; use that URL; the store was not changed\n"
     )
 
 
@@ -640,7 +644,8 @@ def test_wrong_credentials_give_one_clear_line_without_the_secret(
         assert main(["load", "--endpoint", front.base_url]) == 2
     captured = capsys.readouterr()
     assert captured.err == (
-        f"treatykg: error: endpoint refused the credentials (HTTP 401) at {front.base_url}/query\n"
+        f"treatykg: error: endpoint refused the credentials (HTTP 401) at {front.base_url}/query"
+        "; the store was not changed\n"
     )
     assert SECRET not in captured.out + captured.err
     assert targets(fresh_server) == {}

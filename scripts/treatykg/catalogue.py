@@ -33,7 +33,7 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 
 ENTITY_TYPES = (
     "treaty", "article", "person", "state", "org", "office", "holding", "place", "event",
-    "policy", "work", "image", "concept", "source", "claim", "signature", "link",
+    "policy", "work", "image", "concept", "source", "claim", "signature", "link", "dataset",
 )  # fmt: skip
 """The ``<type>`` part of entity IRIs (docs/model.md, "IRI policy")."""
 
@@ -66,6 +66,8 @@ _PARAM_LINE = re.compile(
 _LANG_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_BARE_IRI_SCHEMES = frozenset({"http", "https", "urn"})
+"""Schemes of IRIs that may be given without angle brackets; any other needs <…>."""
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _PREFIXED_NAME = re.compile(r"^(?P<prefix>[A-Za-z][\w-]*)?:(?P<local>[\w.-]*)$")
 
@@ -187,6 +189,12 @@ def _iri_term(raw: str, bad) -> ox.NamedNode:
             value = PARAMETER_PREFIXES[match["prefix"] or ""] + match["local"]
         elif not _ABSOLUTE_IRI.match(value):
             raise bad("not an absolute IRI and not a known prefix")
+        elif value.split(":", 1)[0].lower() not in _BARE_IRI_SCHEMES:
+            # "traety:treaty-1950" is a typo far more often than an IRI of scheme "traety".
+            raise bad(
+                f"unknown prefix {value.split(':', 1)[0]!r} (known: "
+                f"{', '.join(sorted(PARAMETER_PREFIXES))}); write any other IRI as <…>"
+            )
     # pyoxigraph checks the IRI grammar (no spaces, quotes, braces...); NTriples-safe afterwards.
     if any(ch in value for ch in '<>"{}|^`\\') or any(ord(ch) <= 0x20 for ch in value):
         raise bad("contains a character not allowed in an IRI")

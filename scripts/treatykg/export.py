@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from treatykg.catalogue import ENTITY_TYPES
 from treatykg.errors import InputError
 from treatykg.loading import FileSpec, load_store
 from treatykg.namespaces import GRAPH, ID, PREFIXES
@@ -36,15 +37,8 @@ FORMATS: dict[str, tuple[ox.RdfFormat, bool, tuple[str, ...]]] = {
     "ntriples": (ox.RdfFormat.N_TRIPLES, False, (".nt",)),
 }
 
-ENTITY_TYPES = (
-    *("treaty", "article", "person", "state", "org", "office", "holding", "place", "event"),
-    *("policy", "work", "image", "concept", "source", "claim", "signature", "link", "dataset"),
-)
-"""The <type> segments of the IRI policy (shapes/common.ttl checks the same list)."""
-
 EXPORT_PREFIXES: dict[str, str] = {
     **{p: ns for p, ns in PREFIXES.items() if p not in {"org", "sh", "tkgsh"}},
-    "void": "http://rdfs.org/ns/void#",
     "vann": "http://purl.org/vocab/vann/",
     **{kind: f"{ID}{kind}/" for kind in ENTITY_TYPES},
     "g": GRAPH,

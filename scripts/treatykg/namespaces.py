@@ -28,6 +28,7 @@ PREFIXES: dict[str, str] = {
     "dcterms": "http://purl.org/dc/terms/",
     "geo": "http://www.w3.org/2003/01/geo/wgs84_pos#",
     "org": "http://www.w3.org/ns/org#",
+    "void": "http://rdfs.org/ns/void#",
     "sh": "http://www.w3.org/ns/shacl#",
     "tkg": str(TKG),
     "tkgsh": SH_NS,

@@ -369,7 +369,7 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
     are the same terms as the embedded store's.
     """
     import SPARQLWrapper as sw
-    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+    from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, SPARQLWrapperException
 
     if not re.match(r"^https?://[^/\s]+", url):
         raise InputError(f"endpoint {url!r} is not an http(s) URL")
@@ -390,6 +390,10 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
     except urllib.error.URLError as error:
         reason = getattr(error, "reason", error)
         raise InputError(f"cannot reach SPARQL endpoint {url}: {reason}") from None
+    except EndPointNotFound:
+        # SPARQLWrapper's own words ("not possible to connect") hide that the server answered.
+        hint = "; an Oxigraph server answers at …/query" if not url.endswith("/query") else ""
+        raise InputError(f"HTTP 404 from {url}: no SPARQL endpoint there{hint}") from None
     except SPARQLWrapperException as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"SPARQL endpoint {url} refused the query: {first}") from None

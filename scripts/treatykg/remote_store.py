@@ -966,7 +966,10 @@ def load(
         with tempfile.TemporaryDirectory(prefix="treatykg-load-") as tmp:
             graphs = prepare(sources, Path(tmp), into=into)
             phase.now("before anything was loaded; the store was not changed")
-            store.check()
+            try:
+                store.check()
+            except RemoteStoreError as error:  # unreachable, refused, not a SPARQL endpoint
+                raise RemoteStoreError(f"{error}; the store was not changed") from None
             notes = _remove_stale_staging(store)
             if mode == "replace" and len(graphs) == 1 and endpoint.store_url is not None:
                 before = store.count(graphs[0].iri)
