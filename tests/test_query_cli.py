@@ -472,3 +472,17 @@ def test_the_readme_query_commands_work(tmp_path, monkeypatch, capsys):
     for command in commands:
         assert main(command) == 0, command
         assert capsys.readouterr().out.strip(), command
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        (name, fmt)
+        for name in ("parties-to-the-treaty", "describe-an-entity", "did-anyone-sign-both-treaties")
+        for fmt in ("table", "csv", "tsv", "json", "xml")
+    ],
+)
+def test_every_answer_ends_with_a_newline(name, fmt, capsys):
+    main(["query", "run", name, "--format", fmt])
+    out = capsys.readouterr().out
+    assert out.endswith("\n") and not out.endswith("\n\n\n"), repr(out[-20:])

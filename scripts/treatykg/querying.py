@@ -545,7 +545,8 @@ def format_answer(answer: Answer, fmt: str = "table") -> str:
             triples = sorted_triples(answer.triples)
             turtle = rdf_formats[fmt] == ox.RdfFormat.TURTLE
             prefixes = used_prefixes(triples) if turtle else None
-            return ox.serialize(triples, format=rdf_formats[fmt], prefixes=prefixes).decode()
+            text = ox.serialize(triples, format=rdf_formats[fmt], prefixes=prefixes).decode()
+            return _ending(text)
         return format_answer(_triples_as_rows(answer), fmt)
     if fmt == "turtle":
         raise InputError(
@@ -569,7 +570,12 @@ def format_answer(answer: Answer, fmt: str = "table") -> str:
     parsed = ox.parse_query_results(
         results_json(answer).encode("utf-8"), format=ox.QueryResultsFormat.JSON
     )
-    return parsed.serialize(format=results_format).decode("utf-8")
+    return _ending(parsed.serialize(format=results_format).decode("utf-8"))
+
+
+def _ending(text: str) -> str:
+    """``text`` ending in a newline, as every answer printed on a terminal or piped should."""
+    return text if not text or text.endswith("\n") else text + "\n"
 
 
 def _csv_value(term: Term) -> str:
