@@ -24,10 +24,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from treatykg.catalogue import ENTITY_TYPES
+from treatykg.catalogue import PARAMETER_PREFIXES
 from treatykg.errors import InputError
 from treatykg.loading import FileSpec, load_store
-from treatykg.namespaces import GRAPH, ID, PREFIXES
 
 # Name: (pyoxigraph format, keeps named graphs, file suffixes that select it).
 FORMATS: dict[str, tuple[ox.RdfFormat, bool, tuple[str, ...]]] = {
@@ -38,13 +37,12 @@ FORMATS: dict[str, tuple[ox.RdfFormat, bool, tuple[str, ...]]] = {
 }
 
 EXPORT_PREFIXES: dict[str, str] = {
-    **{p: ns for p, ns in PREFIXES.items() if p not in {"org", "sh", "tkgsh"}},
+    **{p: ns for p, ns in PARAMETER_PREFIXES.items() if p not in {"sh", "tkgsh"}},
     "vann": "http://purl.org/vocab/vann/",
-    **{kind: f"{ID}{kind}/" for kind in ENTITY_TYPES},
-    "g": GRAPH,
 }
-"""The prefixes written into Turtle and TriG: the vocabularies and one per entity type, as in
-graph/*.ttl (``org:`` is the graph's organisations, not the W3C Organization Ontology)."""
+"""The prefixes written into Turtle and TriG: those a query parameter may use (the vocabularies,
+one per entity type, ``g:``; ``org:`` is the graph's organisations, as in graph/*.ttl), less the
+shapes' own, plus the ontology's metadata vocabulary."""
 
 
 @dataclass(frozen=True)
