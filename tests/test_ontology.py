@@ -10,7 +10,7 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
 from treatykg.cli import main
-from treatykg.loading import merged_graph, ontology_files
+from treatykg.loading import merged_graph, ontology_files, project_files
 from treatykg.namespaces import TKG
 from treatykg.reasoning import owl_rl_inconsistencies
 
@@ -128,6 +128,16 @@ def test_the_dataset_describes_itself_under_the_ontology_licence(ontology):
     space = str(data.value(dataset, URIRef(void + "uriSpace")))
     minted = {s for s in data.subjects() if isinstance(s, URIRef) and "/treatykg/id/" in s}
     assert minted and all(s.startswith(space) for s in minted)
+
+    # The vocabularies it names are those whose terms the graph uses as predicates or classes.
+    def namespace(iri: URIRef) -> str:
+        return str(iri)[: max(str(iri).rfind("#"), str(iri).rfind("/")) + 1]
+
+    graph_only = merged_graph([f for f in project_files() if "ontology" not in str(f)])
+    used = {namespace(p) for p in graph_only.predicates()} - {str(RDF)}
+    used |= {namespace(c) for c in graph_only.objects(None, RDF.type)}
+    named = {str(v) for v in data.objects(dataset, URIRef(void + "vocabulary"))}
+    assert named == used
     # The root resource is the 1950 treaty, and it is in the graph.
     root = data.value(dataset, URIRef(void + "rootResource"))
     assert (root, RDF.type, TKG.Treaty) in data
