@@ -242,7 +242,7 @@ def test_a_syntax_error_in_a_federated_query_gives_line_and_column(tmp_path, cap
     [
         ("DROP ALL\n", "DROP at line 1, column 1"),
         ("INSERT DATA { <http://a> <http://b> <http://c> }\n", "INSERT at line 1, column 1"),
-        ("PREFIX x: <http://x/>\n# SELECT\n delete where { ?s x:p ?o }", "DELETE at line 3, column 2"),
+        ("PREFIX x: <x:>\n# SELECT\n delete where { ?s x:p ?o }", "DELETE at line 3, column 2"),
         ("WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", "WITH at line 1, column 1"),
         ("LOAD <http://example.org/data.ttl>", "LOAD at line 1, column 1"),
     ],
