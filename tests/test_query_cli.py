@@ -382,6 +382,16 @@ def test_a_bad_date_names_the_parameter_and_the_type(tmp_path, capsys):
     assert "parameter 'day' expects a date as YYYY-MM-DD (e.g. 1950-02-14); got '1950-02-30'" in err
 
 
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_value_that_is_not_utf8_is_refused_in_one_line(engine, tmp_path, capsys):
+    # `--param name=$'\xff'` reaches Python as a lone surrogate; it used to end in a traceback
+    # (found by tests/test_properties.py).
+    text = "# title: x\n# param: name (string) — a name\nSELECT ?name WHERE {}\n"
+    assert run_own(tmp_path, text, "--param", "name=caf\udce9", "--engine", engine)[0] == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert "parameter 'name' expects a string; got 'caf\\udce9' (not UTF-8 text)" in err
+
+
 # --- injection: a value is one term, or refused ------------------------------------------------
 
 INJECTIONS = [
@@ -500,6 +510,22 @@ def test_a_server_url_without_its_query_path_is_named_as_such(graph_server, caps
 def test_an_endpoint_that_is_not_a_url_is_one_line(capsys):
     assert main(["query", "run", "timeline", "--endpoint", "localhost:7878"]) == 2
     assert "is not an http(s) URL" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        # Found by tests/test_properties.py: each of these ended in a traceback.
+        ("http://127.0.0.1:7878;/query", "is not an http(s) URL (bad port)"),
+        ("http://127.0.0.1:99999/query", "is not an http(s) URL (bad port)"),
+        ("http://[::1/query", "is not an http(s) URL (bad host)"),
+        ("http://例子.测试/query", "write its host name in ASCII"),
+        ("http://127.0.0.1 :7878/query", "(it holds white space)"),
+    ],
+)
+def test_a_malformed_endpoint_url_is_one_line(url, message, capsys):
+    assert main(["query", "run", "timeline", "--endpoint", url]) == 2
+    assert message in one_error_line(capsys.readouterr().err)
 
 
 def test_engine_and_endpoint_together_are_refused(capsys):

@@ -215,6 +215,10 @@ def parameter_term(name: str, kind: str, raw: str) -> ox.NamedNode | ox.Literal:
         detail = f" ({reason})" if reason else ""
         return InputError(f"parameter {name!r} expects {expected}; got {raw!r}{detail}")
 
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # bytes of a command line that is not UTF-8 ("\xff" -> "\udcff")
+        raise bad("not UTF-8 text") from None
     if kind == "IRI":
         return _iri_term(raw, bad)
     if kind == "string":
