@@ -341,6 +341,10 @@ def test_a_missing_file_is_one_line(tmp_path, capsys):
     [
         ("number=six", "parameter 'number' expects an integer such as 1 or 42; got 'six'"),
         ("lang=zh Hans", "parameter 'lang' expects a language tag"),
+        # A one-letter tag matches the pattern but is no BCP 47 tag (a traceback before; found
+        # by tests/test_properties.py).
+        ("lang=A", "parameter 'lang' expects a language tag such as en, zh-Hans, zh-Hant or ru; "
+                   "got 'A' (The given language subtag is invalid)"),
         ("treaty=treaty 1950", "parameter 'treaty' expects an IRI"),
         ("treaty=traety:treaty-1950", "unknown prefix 'traety' (known: article, claim"),
         ("treaty=mailto:someone@example.org", "unknown prefix 'mailto'"),
@@ -380,6 +384,14 @@ def test_a_bad_date_names_the_parameter_and_the_type(tmp_path, capsys):
     assert run_own(tmp_path, text, "--param", "day=1950-02-30")[0] == 2
     err = one_error_line(capsys.readouterr().err)
     assert "parameter 'day' expects a date as YYYY-MM-DD (e.g. 1950-02-14); got '1950-02-30'" in err
+
+
+def test_a_text_with_a_one_letter_language_tag_is_refused_in_one_line(tmp_path, capsys):
+    text = "# title: x\n# param: name (langString) — a name\nSELECT ?name WHERE {}\n"
+    assert run_own(tmp_path, text, "--param", "name=日本@A")[0] == 2
+    assert "parameter 'name' expects a text with a language tag" in one_error_line(
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
