@@ -245,18 +245,80 @@ def test_language_groups_and_page_titles():
     assert wikipedia_title("https://zh.wikipedia.org/wiki/A_B") == "A B"
 
 
-def test_the_type_table_names_its_evidence_and_a_table_file_can_replace_it(tmp_path):
-    assert {r.our_class for r in wikidata.TYPE_FIT} >= {str(TKG.Person), str(TKG.State)}
-    assert all(r.evidence.startswith("https://github.com/") for r in wikidata.TYPE_FIT)
+# Our classes that the type table must judge (every linkable class the graph uses but the
+# generic tkg:Place and tkg:Work), and the kinds it must never accept.
+JUDGED = {
+    "Person", "State", "City", "Region", "Building", "Bridge", "Treaty", "Agreement", "Event",
+    "Office", "Organization", "Government", "GovernmentBody", "Policy", "Programme",
+    "AircraftType",
+}  # fmt: skip
+NEVER = {
+    "Q4167410": "Wikimedia disambiguation page", "Q4167836": "Wikimedia category",
+    "Q13406463": "Wikimedia list article", "Q11266439": "Wikimedia template",
+    "Q101352": "family name", "Q202444": "given name",
+}  # fmt: skip
+
+
+def test_the_type_table_covers_our_classes_and_names_its_evidence():
+    rules = wikidata.load_type_rules()
+    assert wikidata.type_table_file() == graph_dir() / "wikidata" / "type-table.tsv"
+    assert {r.our_class for r in rules if not r.never} >= {str(TKG[name]) for name in JUDGED}
+    assert {qid(r.wikidata_class): r.label for r in rules if r.never}.items() >= NEVER.items()
+    for rule in rules:
+        assert rule.evidence and rule.quote, rule
+        for evidence in rule.evidence.split(" ; "):
+            assert re.fullmatch(r"https://github\.com/\S+|find_string:\d+", evidence), rule
+        # the quote shows the identifier (as Q…, or as the SpocWiki form WD~name,number)
+        number = qid(rule.wikidata_class)[1:]
+        assert re.search(rf"Q{number}\b|,{number}\b", rule.quote), rule
+
+
+def test_every_linkable_class_is_judged_or_said_to_be_unjudged(graph):
+    """A class without a row is one the README names as not judged (tkg:Place, tkg:Work)."""
+    rules = wikidata.load_type_rules()
+    unjudged = set()
+    for entity in graph.entities().values():
+        if graph.linkable(entity) and not wikidata.expected_classes(graph, entity, rules):
+            unjudged |= {t.rsplit("#", 1)[-1] for t in entity.types}
+    assert unjudged == {"Place", "Work"}
+    assert "`tkg:Place` and `tkg:Work`" in README.read_text(encoding="utf-8")
+
+
+def test_a_type_table_file_can_replace_the_project_one(tmp_path):
     table = tmp_path / "types.tsv"
     table.write_text(
-        "# our class\tWikidata class\n tkg:City\twd:Q900000099\ttest city\t-\n", encoding="utf-8"
+        "# our class\tWikidata class\n tkg:City\twd:Q900000099\ttest city\t-\n"
+        "never\twd:Q900000098\ttest kind\n",
+        encoding="utf-8",
     )
     rules = wikidata.load_type_rules(table)
-    assert [(r.our_class, r.wikidata_class) for r in rules] == [(str(TKG.City), WD + "Q900000099")]
+    assert [(r.our_class, r.wikidata_class, r.never) for r in rules] == [
+        (str(TKG.City), WD + "Q900000099", False),
+        ("never", WD + "Q900000098", True),
+    ]
     table.write_text("tkg:City\tnot-an-item\n", encoding="utf-8")
-    with pytest.raises(InputError, match="not a Wikidata item identifier"):
+    with pytest.raises(InputError, match=r"types\.tsv:1: not a Wikidata item identifier"):
         wikidata.load_type_rules(table)
+    table.write_text("City\twd:Q1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"types\.tsv:1: 'City' is neither a class"):
+        wikidata.load_type_rules(table)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("大连", "大連"),  # simplified / traditional
+        ("中苏边界冲突", "中蘇邊界衝突"),
+        ("Lüshunkou", "Lu\u0308shunkou"),  # NFC / NFD
+        ("Lean to one side", "Lean to one side "),  # trailing space
+        ("莫斯科", "\u3000莫斯科\u00a0"),  # ideographic and no-break spaces
+    ],
+)
+def test_labels_that_differ_only_in_script_form_or_spaces_are_one_name(ours, theirs):
+    assert wikidata.similarity(ours, theirs) == 1.0
+    assert wikidata.clean_label(theirs) == wikidata.clean_label(ours) or "\u5927" in ours or (
+        wikidata.to_simplified(theirs) == ours
+    )
 
 
 def test_a_bad_addition_leaves_the_link_file_as_it_was(tmp_path):
