@@ -37,6 +37,7 @@ import difflib
 import functools
 import re
 import unicodedata
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -1412,6 +1413,12 @@ class SourceReference:
     def accepted(self) -> bool:
         return self.use == REFERENCE_URL
 
+    @property
+    def unknown_wikipedia(self) -> bool:
+        """A page of a Wikipedia whose project item is not known (P143 cannot be written)."""
+        host = urllib.parse.urlsplit(self.url).hostname or ""
+        return host.endswith(".wikipedia.org") and self.project_item is None
+
 
 def wikimedia_projects(graph: LocalGraph) -> dict[str, str]:
     """Return ``{site IRI (https://zh.wikipedia.org/): QID}`` (``tkg:wikimediaProjectItem``)."""
@@ -1524,6 +1531,16 @@ def quickstatements(
                         if kind
                         else f"{source} has no source kind"
                     ),
+                }
+            )
+            continue
+        if reference.unknown_wikipedia:
+            held_back.append(
+                {
+                    **what,
+                    "reason": f"needs a better source: {short_source(reference.source)} is a "
+                    "Wikipedia page, to be imported from (P143) a Wikipedia whose item the graph "
+                    "does not know (tkg:wikimediaProjectItem)",
                 }
             )
             continue
