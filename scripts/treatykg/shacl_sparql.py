@@ -562,21 +562,24 @@ class Compiler:
             sparql_flags = f", {sparql_string(flags)}" if flags else ""
             python_re = re.compile(pattern, _python_flags(flags))
             return (
-                lambda v: f"(!isBlank({v}) && REGEX(STR({v}), {sparql_string(pattern)}"
-                f"{sparql_flags}))",
+                lambda v: (
+                    f"(!isBlank({v}) && REGEX(STR({v}), {sparql_string(pattern)}{sparql_flags}))"
+                ),
                 lambda lit: python_re.search(str(lit)) is not None,
                 True,
             )
         if parameter == SH.languageIn:
             tags = [str(t) for t in Collection(g, value)]
             return (
-                lambda v: "(isLiteral("
-                + v
-                + ") && ("
-                + " || ".join(f"langMatches(lang({v}), {sparql_string(t)})" for t in tags)
-                + "))"
-                if tags
-                else "false",
+                lambda v: (
+                    "(isLiteral("
+                    + v
+                    + ") && ("
+                    + " || ".join(f"langMatches(lang({v}), {sparql_string(t)})" for t in tags)
+                    + "))"
+                    if tags
+                    else "false"
+                ),
                 lambda lit: _language_in(lit, tags),
                 False,
             )
@@ -584,9 +587,11 @@ class Compiler:
             members = list(Collection(g, value))
             terms = [sparql_term(m) for m in members]
             return (
-                lambda v: "(" + " || ".join(f"sameTerm({v}, {t})" for t in terms) + ")"
-                if terms
-                else "false",
+                lambda v: (
+                    "(" + " || ".join(f"sameTerm({v}, {t})" for t in terms) + ")"
+                    if terms
+                    else "false"
+                ),
                 lambda lit: any(lit == m for m in members),
                 True,
             )
@@ -631,11 +636,11 @@ class Compiler:
                     sensitive,
                 )
             return (
-                lambda v: "(("
-                + " + ".join(f"IF({p[0](v)}, 1, 0)" for p in parts)
-                + ") = 1)"
-                if parts
-                else "false",
+                lambda v: (
+                    "((" + " + ".join(f"IF({p[0](v)}, 1, 0)" for p in parts) + ") = 1)"
+                    if parts
+                    else "false"
+                ),
                 None if python is None else (lambda lit: sum(bool(f(lit)) for f in python) == 1),
                 sensitive,
             )
@@ -679,16 +684,14 @@ class Compiler:
             return "(" + " && ".join(t[0](v) for t in tests) + ")" if tests else "true"
 
         pythons = [t[1] for t in tests]
-        python = None if any(p is None for p in pythons) else (
-            lambda lit: all(f(lit) for f in pythons)
+        python = (
+            None if any(p is None for p in pythons) else (lambda lit: all(f(lit) for f in pythons))
         )
         result = (sparql, python, any(t[2] for t in tests))
         self._nested_cache[shape] = result
         return result
 
-    def _nested_property(
-        self, prop: Node
-    ) -> tuple[Callable[[str], str], Callable | None, bool]:
+    def _nested_property(self, prop: Node) -> tuple[Callable[[str], str], Callable | None, bool]:
         """A property shape inside a nested shape, as a test on its focus node."""
         g = self.g
         path = self._path_sparql(g.value(prop, SH.path))
@@ -760,7 +763,9 @@ def _prologue_text(prefixes: dict[str, str]) -> str:
     return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
 
 
-_PROLOGUE_LINE = re.compile(r"^\s*(PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>|BASE\s+<[^>]*>)\s*", re.I)
+_PROLOGUE_LINE = re.compile(
+    r"^\s*(PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>|BASE\s+<[^>]*>)\s*", re.I
+)
 
 
 def _strip_prologue(text: str, prefixes: dict[str, str]) -> str:

@@ -25,10 +25,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -298,9 +297,7 @@ def validate(
             report = _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
             report.note = note
             return report
-        inconsistencies = (
-            owl_rl_inconsistencies(loading.merged_graph(files)) if owl_rl else []
-        )
+        inconsistencies = owl_rl_inconsistencies(loading.merged_graph(files)) if owl_rl else []
         ill = [
             (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
             for s, p, o in shacl_sparql.ill_typed_results(notes)

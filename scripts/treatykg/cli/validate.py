@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 _FORMATS = {"text": "to_text", "turtle": "to_turtle", "json": "to_json"}
 
@@ -34,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="oxigraph: the shapes compiled to SPARQL (fast; falls back to pyshacl for shapes "
         "it does not compile); pyshacl: the reference engine (slow)",
     )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print a progress line on stderr every second once the work takes over a second "
+        "(default: when stderr is a terminal)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -41,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
     """Validate, print the report on stdout, return 0 if it conforms and 1 if not."""
     from treatykg.validation import validate  # imported here: other commands need no rdflib
 
-    report = validate(
-        args.files or None, owl_rl=args.owl_rl, engine=args.engine, progress=True
-    )
+    report = validate(args.files or None, owl_rl=args.owl_rl, engine=args.engine, progress=True)
     print(getattr(report, _FORMATS[args.format])(), end="")
     return 0 if report.conforms else 1
