@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 _FORMATS = {"text": "to_text", "turtle": "to_turtle", "json": "to_json"}
 
