@@ -229,6 +229,9 @@ def _iri(text: str) -> ox.NamedNode | None:
         return None
 
 
+IRI_CHARACTERS = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters='<>"{}|^`\\'
+)
 project_iris = st.sampled_from(
     [
         "https://w3id.org/treatykg/id/treaty/treaty-1950",
@@ -242,8 +245,8 @@ named_nodes = (
     st.one_of(
         project_iris,
         st.builds(lambda t: "https://example.org/" + urllib.parse.quote(t, safe="/#?=&"), any_text),
-        st.builds(lambda t: "https://example.org/" + t, st.text(max_size=8)),
-        st.builds(lambda t: "urn:x-" + t, st.text(max_size=8)),
+        st.builds(lambda t: "https://example.org/" + t, st.text(IRI_CHARACTERS, max_size=8)),
+        st.builds(lambda t: "urn:x-" + t, st.text(IRI_CHARACTERS, max_size=8)),
     )
     .map(_iri)
     .filter(lambda node: node is not None)

@@ -146,7 +146,9 @@ def bind_parameters(
     ``expand_unicode_escapes`` is for engines that, as rdflib does, decode every ``\\uXXXX`` of
     the query text before parsing it: there a value holding the text ``\\u0022`` would come out
     as ``"``. Each backslash of the block is then written ``\\U0000005C``, which such an engine
-    decodes back to the backslash, so the value arrives unchanged.
+    decodes back to the backslash, so the value arrives unchanged; control characters, which
+    pyoxigraph writes as ``\\u001F``, are written as themselves, as such an engine's strings
+    take them.
 
     >>> bind_parameters('SELECT ?x WHERE { ?x ?p ?o }', {'o': ox.Literal('a" } #')})
     'SELECT ?x WHERE { VALUES (?o) { ("a\\\\" } #") } ?x ?p ?o }'
@@ -157,8 +159,22 @@ def bind_parameters(
     names = " ".join(f"?{name}" for name in bindings)
     values = " ".join(str(term) for term in bindings.values())
     if expand_unicode_escapes:
-        values = values.replace("\\", "\\U0000005C")
+        values = _ESCAPE.sub(_raw_character, values).replace("\\", "\\U0000005C")
     return f"{text[:start]} VALUES ({names}) {{ ({values}) }}{text[start:]}"
+
+
+_ESCAPE = re.compile(r"\\(?:u(?P<u>[0-9A-Fa-f]{4})|U(?P<U>[0-9A-Fa-f]{8})|.)", re.DOTALL)
+
+
+def _raw_character(match: re.Match) -> str:
+    """``\\u001F`` as the character itself; other escapes (``\\"``, ``\\n``) as they are.
+
+    pyoxigraph writes control characters as ``\\uXXXX``, an escape SPARQL allows only before
+    parsing, which is where rdflib has already decoded the query; its strings take the character
+    itself (all but ``"``, ``\\``, line feed and carriage return, which keep their escapes).
+    """
+    code = match["u"] or match["U"]
+    return chr(int(code, 16)) if code else match.group()
 
 
 _FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
