@@ -544,7 +544,7 @@ def test_an_endpoint_that_is_not_a_url_is_one_line(capsys):
         ("http://127.0.0.1:99999/query", "is not an http(s) URL (bad port)"),
         ("http://[::1/query", "is not an http(s) URL (bad host)"),
         ("http://例子.测试/query", "write its host name in ASCII"),
-        ("http://127.0.0.1 :7878/query", "(it holds white space)"),
+        ("http://127.0.0.1 :7878/query", "(it holds white space or a control character)"),
     ],
 )
 def test_a_malformed_endpoint_url_is_one_line(url, message, capsys):

@@ -29,6 +29,7 @@ import pyoxigraph as ox
 
 from treatykg.catalogue import PARAMETER_PREFIXES, StoredQuery
 from treatykg.errors import InputError, TreatyKGError
+from treatykg.urls import url_problem
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle")
@@ -460,28 +461,16 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
 
 
 def _check_endpoint_url(url: str) -> None:
-    """Refuse, in one line, an endpoint that is not an http(s) URL with a host and a port number.
+    """Refuse, in one line, an endpoint that is not an http(s) URL (:func:`url_problem`).
 
     >>> _check_endpoint_url("http://127.0.0.1:78;/q")
     Traceback (most recent call last):
     ...
     treatykg.errors.InputError: endpoint 'http://127.0.0.1:78;/q' is not an http(s) URL (bad port)
     """
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError as error:
-        reason = "bad port" if "port" in str(error).lower() else "bad host"
-        raise InputError(f"endpoint {url!r} is not an http(s) URL ({reason})") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InputError(f"endpoint {url!r} is not an http(s) URL")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        raise InputError(f"endpoint {url!r} is not an http(s) URL (it holds white space)")
-    if not parts.netloc.isascii():
-        raise InputError(
-            f"endpoint {url!r}: write its host name in ASCII (an international name in its "
-            "xn-- form)"
-        )
+    problem = url_problem(url)
+    if problem is not None:
+        raise InputError(f"endpoint {url!r} is not an http(s) URL ({problem})")
 
 
 # --- writing answers -----------------------------------------------------------------------------
