@@ -308,7 +308,7 @@ def test_serve_refuses_a_port_in_use(oxigraph_server, capsys):
     port = str(oxigraph_server.port)
     assert main(["serve", "--port", port]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("treatykg: error: oxigraph serve on 127.0.0.1:" + port), err
+    assert err.startswith("treatykg: error: serve on 127.0.0.1:" + port), err
     assert len(err.splitlines()) == 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from treatykg import remote_store, server
@@ -99,11 +100,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     serve = subparsers.add_parser(
         "serve",
-        help="start a local Oxigraph server with the graph loaded",
+        help="serve the site and the SPARQL endpoint (Oxigraph, with the graph loaded) locally",
         description=(
             "Start an Oxigraph server on 127.0.0.1 with the ontology and the graph loaded (one "
-            "named graph per source; queries see their union as the default graph), print its "
-            "query, update and store URLs, and stop it cleanly on Ctrl-C."
+            "named graph per source; queries see their union as the default graph) and serve, "
+            "on one port, the site at / (built fresh, or the one --site names) and the SPARQL "
+            "endpoint at /query, /update and /store. Entity IRI paths answer Turtle, JSON-LD "
+            "or HTML by the Accept header. Prints the URLs and stops cleanly on Ctrl-C."
         ),
     )
     serve.add_argument(
@@ -117,6 +120,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="DIR",
         help="keep the store on disk in DIR (default: in memory)",
+    )
+    serve.add_argument(
+        "--site",
+        type=Path,
+        metavar="DIR",
+        help="serve this already built site (treatykg docs --out DIR) instead of building one",
     )
     serve.set_defaults(func=run_serve)
 
@@ -158,37 +167,62 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Start the server, load the graph, print the URLs, wait for Ctrl-C."""
+    """Start the SPARQL server and the site in front of it, print the URLs, wait for Ctrl-C."""
+    from treatykg.site import build_site
+    from treatykg.site.serving import FrontServer, remove_site
+
     port = server.check_port(args.port)
     if args.location is not None and args.location.exists() and not args.location.is_dir():
         raise InputError(f"{args.location}: not a folder")
+    if args.site is not None and not (args.site / "index.html").is_file():
+        raise InputError(f"{args.site}: not a built site (no index.html); run treatykg docs")
+    if port and not server.port_is_free("127.0.0.1", port):
+        raise server.ServerError(
+            f"serve on 127.0.0.1:{port}: the port is in use; "
+            "choose another with --port (0 picks a free one)"
+        )
     sources = _sources([])
     oxigraph: server.OxigraphServer | None = None
+    front: FrontServer | None = None
+    built: Path | None = None
     # SIGTERM (from `kill`, a service manager) stops the server as Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        oxigraph, report = server.serve_graph(sources, location=args.location, port=port)
+        site = args.site
+        if site is None:
+            built = Path(tempfile.mkdtemp(prefix="treatykg-site-"))
+            site = build_site(built / "site").folder
+        # Oxigraph listens on a port of its own; the front server passes SPARQL requests on.
+        oxigraph, report = server.serve_graph(sources, location=args.location, port=0)
+        front = FrontServer(site, oxigraph.base_url, port=port).start()
         print(report.table())
         where = f"on disk in {args.location}" if args.location else "in memory"
+        base = front.base_url
         print(
-            f"Oxigraph server at {oxigraph.base_url} ({where}, pid {oxigraph.pid})\n"
-            f"  query:  {oxigraph.query_url}\n"
-            f"  update: {oxigraph.update_url}\n"
-            f"  store:  {oxigraph.store_url}\n"
-            f"Try: treatykg query run-all --endpoint {oxigraph.query_url}\n"
+            f"treatykg at {base}/ (Oxigraph {where}, pid {oxigraph.pid}, behind it)\n"
+            f"  site:   {base}/\n"
+            f"  query:  {base}/query\n"
+            f"  update: {base}/update\n"
+            f"  store:  {base}/store\n"
+            f"Try: treatykg query run-all --endpoint {base}/query\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
         status = oxigraph.wait()
         raise server.ServerError(f"the oxigraph server stopped by itself (exit status {status})")
     except KeyboardInterrupt:
+        if front is not None:
+            front.stop()
         if oxigraph is not None:
             oxigraph.stop()
         print("stopped", file=sys.stderr, flush=True)
         return 0
     finally:
+        if front is not None:
+            front.stop()
         if oxigraph is not None:
             oxigraph.stop()
+        remove_site(built)
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -17,6 +17,7 @@ Pages link to each other by relative paths, so the folder can be served under an
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -37,8 +38,8 @@ from treatykg.site.graphdata import (
     LANGUAGE_NAMES,
     SCHEMA,
     XSD,
-    T,
     GraphData,
+    T,
     date_value,
     site_path,
 )
@@ -79,6 +80,7 @@ class Renderer:
             class_name=lambda iri: _capital(data.label(iri)),
         )
         self.env.filters["jsonld"] = _script_json
+        self.anchors: dict[str, str] = {}  # vocabulary term IRI -> its id in pyLODE's page
 
     def page(self, template: str, path: str, out: Path, **context) -> None:
         """Write ``template`` to ``out/path``; ``root`` and ``link`` are relative to ``path``."""
@@ -92,8 +94,12 @@ class Renderer:
         def value(term) -> dict:
             return self.value(term, link)
 
+        def term_link(iri: str) -> str:
+            anchor = self.anchors.get(iri)
+            return root + "ontology/index.html" + (f"#{anchor}" if anchor else "")
+
         html = self.env.get_template(template).render(
-            root=root, link=link, value=value, path=path, **context
+            root=root, link=link, value=value, path=path, term_link=term_link, **context
         )
         target = out / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,22 +110,29 @@ class Renderer:
         if isinstance(term, ox.NamedNode):
             iri = term.value
             if iri.startswith(ID):
-                return {"kind": "entity", "text": self.data.label(iri), "href": link(iri),
-                        "note": self.data.kind(iri)}  # fmt: skip
+                return {
+                    "kind": "entity",
+                    "text": self.data.label(iri),
+                    "href": link(iri),
+                    "note": self.data.kind(iri),
+                }
             if iri.startswith(BASE + "ontology#"):
-                return {"kind": "term", "text": self.data.label(iri),
-                        "href": link("ontology/index.html") + "#" + iri.rsplit("#", 1)[-1],
-                        "note": ""}  # fmt: skip
+                anchor = self.anchors.get(iri)
+                href = link("ontology/index.html") + (f"#{anchor}" if anchor else "")
+                return {"kind": "term", "text": self.data.label(iri), "href": href, "note": ""}
             if iri.startswith(("http://www.wikidata.org/entity/", "https://www.wikidata.org/")):
-                return {"kind": "link", "text": "Wikidata " + iri.rsplit("/", 1)[-1],
-                        "href": iri, "note": ""}  # fmt: skip
+                return {
+                    "kind": "link",
+                    "text": "Wikidata " + iri.rsplit("/", 1)[-1],
+                    "href": iri,
+                    "note": "",
+                }
             return {"kind": "link", "text": self.data.label(iri), "href": iri, "note": ""}
         if isinstance(term, ox.BlankNode):
             return {"kind": "text", "text": "(an unnamed node)", "lang": "", "note": ""}
         date = date_value(term)
         if date is not None:
-            return {"kind": "date", "text": date.human(), "note": date.precision,
-                    "iso": date.iso}  # fmt: skip
+            return {"kind": "date", "text": date.human(), "note": date.precision, "iso": date.iso}
         datatype = term.datatype.value
         note = ""
         if datatype not in (XSD + "string", PREFIXES["rdf"] + "langString"):
@@ -181,6 +194,9 @@ def _write_site(
     for name in ("site.css", "site.js", "bar.css"):
         (out / "static" / name).write_text(static.joinpath(name).read_text("utf-8"), "utf-8")
     pages = 0
+    if ontology:
+        r.anchors = _ontology_page(out / "ontology" / "index.html", r)
+        pages += 1
 
     def href_from_root(iri: str) -> str:
         return site_path(iri) or iri
@@ -209,13 +225,24 @@ def _write_site(
     classes = sorted(by_class, key=lambda c: data.label(c).lower())
     for c in classes:
         by_class[c].sort(key=lambda i: data.label(i).lower())
-    r.page("browse.html", "browse.html", out, classes=classes, by_class=by_class,
-           description=data.description)  # fmt: skip
+    r.page(
+        "browse.html",
+        "browse.html",
+        out,
+        classes=classes,
+        by_class=by_class,
+        description=data.description,
+    )
     sources = sorted(data.sources(), key=lambda s: data.label(s).lower())
-    r.page("sources.html", "sources.html", out, sources=sources,
-           counts={s: sum(len(v) for v in data.facts_resting_on(s).values()) for s in sources},
-           kinds={s: data.values(s, T + "sourceKind") for s in sources},
-           retrieved={s: _retrieved(data, s) for s in sources})  # fmt: skip
+    r.page(
+        "sources.html",
+        "sources.html",
+        out,
+        sources=sources,
+        counts={s: sum(len(v) for v in data.facts_resting_on(s).values()) for s in sources},
+        kinds={s: data.values(s, T + "sourceKind") for s in sources},
+        retrieved={s: _retrieved(data, s) for s in sources},
+    )
     pages += 2
 
     # -- queries --
@@ -231,9 +258,11 @@ def _write_site(
         r.page("shape.html", f"shapes/{shape['name']}.html", out, shape=shape)
     r.page("shapes.html", "shapes/index.html", out, shapes=shape_list)
     pages += len(shape_list) + 1
-    if ontology:
-        _ontology_page(out / "ontology" / "index.html", r)
-        pages += 1
+    from treatykg.loading import ontology_files
+
+    for path in ontology_files():  # the vocabulary's own Turtle, served at /ontology
+        (out / "ontology").mkdir(exist_ok=True)
+        shutil.copyfile(path, out / "ontology" / path.name)
 
     # -- home --
     r.page("home.html", "index.html", out, **_home_context(data, timeline, picture))
@@ -248,9 +277,15 @@ def _retrieved(data: GraphData, source: str) -> str:
 def _write_rdf(data: GraphData, iri: str, stem: Path) -> None:
     triples = data.description_triples(iri)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    used = {p: ns for p, ns in PREFIXES.items() if any(
-        str(t.predicate.value).startswith(ns) or (isinstance(t.object, ox.NamedNode)
-        and t.object.value.startswith(ns)) for t in triples)}  # fmt: skip
+    used = {
+        p: ns
+        for p, ns in PREFIXES.items()
+        if any(
+            str(t.predicate.value).startswith(ns)
+            or (isinstance(t.object, ox.NamedNode) and t.object.value.startswith(ns))
+            for t in triples
+        )
+    }
     stem.with_suffix(".ttl").write_bytes(
         ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=used)
     )
@@ -267,8 +302,8 @@ def _json_ld(data: GraphData, iri: str) -> dict:
     block: dict = {
         "@context": {"@vocab": SCHEMA, "tkg": T},
         "@id": iri,
-        "@type": [data.schema_type(iri)] + [prefixed_name(t) for t in data.types(iri)
-                                             if t.startswith(T)],  # fmt: skip
+        "@type": [data.schema_type(iri)]
+        + [prefixed_name(t) for t in data.types(iri) if t.startswith(T)],
         "name": names,
     }
     description = data.description(iri)
@@ -278,8 +313,10 @@ def _json_ld(data: GraphData, iri: str) -> dict:
     same += [url for kind, url in data.outward_links(iri) if kind.startswith("Wikipedia")]
     if same:
         block["sameAs"] = same
-    block["subjectOf"] = [{"@id": iri + ".ttl", "encodingFormat": "text/turtle"},
-                          {"@id": iri + ".jsonld", "encodingFormat": "application/ld+json"}]  # fmt: skip
+    block["subjectOf"] = [
+        {"@id": iri + ".ttl", "encodingFormat": "text/turtle"},
+        {"@id": iri + ".jsonld", "encodingFormat": "application/ld+json"},
+    ]
     return block
 
 
@@ -299,8 +336,9 @@ def _entity_context(data: GraphData, iri: str) -> dict:
     for prop, claim_list in claims.items():
         groups: dict = {}
         for claim in claim_list:
-            group = groups.setdefault(claim.value, {"value": claim.value, "rank": claim.rank,
-                                                    "claims": []})  # fmt: skip
+            group = groups.setdefault(
+                claim.value, {"value": claim.value, "rank": claim.rank, "claims": []}
+            )
             group["claims"].append(claim)
             if ranks[claim.rank] < ranks[group["rank"]]:
                 group["rank"] = claim.rank
@@ -335,9 +373,18 @@ def _entity_context(data: GraphData, iri: str) -> dict:
 def _home_context(data: GraphData, timeline, picture) -> dict:
     dataset = ID + "dataset/treatykg"
     treaty_facts = data.facts(TREATY)
-    card = {p: treaty_facts[p] for p in (T + "dateSigned", T + "placeSigned",
-            T + "dateEnteredIntoForce", T + "dateEnded", T + "party", T + "signatory")
-            if p in treaty_facts}  # fmt: skip
+    card = {
+        p: treaty_facts[p]
+        for p in (
+            T + "dateSigned",
+            T + "placeSigned",
+            T + "dateEnteredIntoForce",
+            T + "dateEnded",
+            T + "party",
+            T + "signatory",
+        )
+        if p in treaty_facts
+    }
     return {
         "dataset": dataset,
         "dataset_title": data.label(dataset),
@@ -371,18 +418,20 @@ def _query_pages(store: ox.Store) -> list[dict]:
                 answer = run(query, store=store)
             except TreatyKGError as failure:
                 error = str(failure)
-        pages.append({
-            "name": query.name,
-            "title": query.title,
-            "question": query.header.get("question", ""),
-            "question_zh": query.header.get("question-zh", ""),
-            "answer_text": query.header.get("answer", ""),
-            "parameters": query.parameters,
-            "text": query.text,
-            "federated": federated,
-            "answer": answer,
-            "error": error,
-        })  # fmt: skip
+        pages.append(
+            {
+                "name": query.name,
+                "title": query.title,
+                "question": query.header.get("question", ""),
+                "question_zh": query.header.get("question-zh", ""),
+                "answer_text": query.header.get("answer", ""),
+                "parameters": query.parameters,
+                "text": query.text,
+                "federated": federated,
+                "answer": answer,
+                "error": error,
+            }
+        )
     return pages
 
 
@@ -392,23 +441,30 @@ def _shape_pages(quads: list[ox.Quad]) -> list[dict]:
     store.extend(quads)
     shapes_data = GraphData(store)
     shape_iris = [
-        s for s in shapes_data.out
-        if s.startswith(SH_NS) and any(t in (SH + "NodeShape", SH + "PropertyShape")
-                                       for t in shapes_data.types(s))
-    ]  # fmt: skip
+        s
+        for s in shapes_data.out
+        if s.startswith(SH_NS)
+        and any(t in (SH + "NodeShape", SH + "PropertyShape") for t in shapes_data.types(s))
+    ]
     nested = {
-        o.value for s in shape_iris for o in shapes_data.values(s, SH + "property")
+        o.value
+        for s in shape_iris
+        for o in shapes_data.values(s, SH + "property")
         if isinstance(o, ox.NamedNode)
-    }  # fmt: skip
+    }
 
     def describe(iri: str) -> dict:
         constraints = []
         for p, o, _g in shapes_data.out.get(iri, ()):
-            if p.startswith(SH) and p not in (SH + "name", SH + "description", SH + "message",
-                                              SH + "property"):  # fmt: skip
+            if p.startswith(SH) and p not in (
+                SH + "name",
+                SH + "description",
+                SH + "message",
+                SH + "property",
+            ):
                 constraints.append((prefixed_name(p), _shape_value(o)))
         text = {
-            key: next((o.value for o in shapes_data.values(iri, SH + key)), "")
+            f"sh_{key}": next((o.value for o in shapes_data.values(iri, SH + key)), "")
             for key in ("name", "description", "message")
         }
         return {
@@ -438,13 +494,22 @@ def _shape_value(term) -> str:
     return term.value
 
 
-def _ontology_page(target: Path, r: Renderer) -> None:
-    """The vocabulary's documentation, generated by pyLODE, with the site's bar on top."""
+_PYLODE_ENTITY = re.compile(
+    r'<div class="[^"]*\bentity" id="([^"]+)">.*?<code>([^<]+)</code>', re.DOTALL
+)
+
+
+def _ontology_page(target: Path, r: Renderer) -> dict[str, str]:
+    """The vocabulary's documentation, generated by pyLODE, with the site's bar on top.
+
+    Returns the id pyLODE gave each term's section (it derives them from labels), so that the
+    other pages can link to a term's own section.
+    """
     import logging
 
     import rdflib
 
-    from treatykg.loading import ontology_files, to_rdflib_term, parse_file
+    from treatykg.loading import ontology_files, parse_file, to_rdflib_term
 
     logging.getLogger("root").setLevel(logging.WARNING)
     from pylode import OntPub
@@ -459,3 +524,4 @@ def _ontology_page(target: Path, r: Renderer) -> None:
     html = html.replace("</head>", '<link rel="stylesheet" href="../static/bar.css"></head>', 1)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, "utf-8")
+    return {iri: anchor for anchor, iri in _PYLODE_ENTITY.findall(html)}

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import pyoxigraph as ox
 
+from treatykg.loading import bcp47_case
 from treatykg.namespaces import BASE, GRAPH, ID, PREFIXES, TKG, prefixed_name
 
 RDF = PREFIXES["rdf"]
@@ -160,7 +161,9 @@ def bcp47_key(tag: str) -> str:
 class GraphData:
     """The project's graph, indexed for the pages: who says what about which entity."""
 
-    def __init__(self, store: ox.Store, shapes: list[ox.Quad] | None = None) -> None:
+    def __init__(self, store: ox.Store) -> None:
+        self._labels: dict[tuple[str, str], str] = {}
+        self._resting: dict[str, dict[str, list[tuple[str, ox.Term]]]] = {}
         self.out: dict[str, list[tuple[str, ox.Term, str]]] = defaultdict(list)
         self.inbound: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         self.graph_source: dict[str, str] = {}
@@ -188,7 +191,7 @@ class GraphData:
                     self.claims[(claim.subject, claim.property)].append(claim)
                     for source in claim.sources:
                         self.claims_by_source[source].append(claim)
-        self.shapes = shapes or []
+
 
     # -- basic look-ups --
 
@@ -211,12 +214,18 @@ class GraphData:
         found: dict[str, list[str]] = defaultdict(list)
         for o in self.values(subject, prop):
             if isinstance(o, ox.Literal):
-                found[o.language or ""].append(o.value)
+                found[bcp47_case(o.language) if o.language else ""].append(o.value)
         order = {bcp47_key(tag): i for i, tag in enumerate(LANGUAGE_ORDER)}
         return dict(sorted(found.items(), key=lambda kv: (order.get(bcp47_key(kv[0]), 99), kv[0])))
 
     def label(self, iri: str, lang: str = "en") -> str:
         """The best label of ``iri`` in ``lang``, another language, or a readable local name."""
+        key = (iri, lang)
+        if key not in self._labels:
+            self._labels[key] = self._label(iri, lang)
+        return self._labels[key]
+
+    def _label(self, iri: str, lang: str) -> str:
         labels = self.labels(iri)
         for tag in (lang, *LANGUAGE_ORDER):
             for have, texts in labels.items():
@@ -423,6 +432,11 @@ class GraphData:
 
     def facts_resting_on(self, source: str) -> dict[str, list[tuple[str, ox.Term]]]:
         """The triples of the source's named graphs, by subject, and the values of its claims."""
+        if source not in self._resting:
+            self._resting[source] = self._facts_resting_on(source)
+        return self._resting[source]
+
+    def _facts_resting_on(self, source: str) -> dict[str, list[tuple[str, ox.Term]]]:
         graphs = set(self.graphs_of_source(source))
         found: dict[str, list[tuple[str, ox.Term]]] = defaultdict(list)
         for quad in self.quads:
@@ -480,7 +494,9 @@ class GraphData:
     def source_counts(self) -> list[tuple[str, str | None, int]]:
         """(graph, its source, triples) for every named graph, largest first."""
         rows = [
-            (g, self.graph_source.get(g), n) for g, n in self.graph_sizes.items() if g.startswith(GRAPH)
+            (g, self.graph_source.get(g), n)
+            for g, n in self.graph_sizes.items()
+            if g.startswith(GRAPH)
         ]
         return sorted(rows, key=lambda r: (-r[2], r[0]))
 

@@ -19,10 +19,10 @@ from treatykg.site.graphdata import (
     DATE_PROPERTIES,
     GEO,
     ID,
-    T,
     Claim,
     DateValue,
     GraphData,
+    T,
     date_value,
 )
 
@@ -235,8 +235,9 @@ def map_picture(data: GraphData, href) -> MapPicture:
 
     land = []
     for ring in _land_rings():
-        if not any(west - 30 <= lon <= east + 30 and south - 30 <= lat <= north + 30
-                   for lon, lat in ring):  # fmt: skip
+        if not any(
+            west - 30 <= lon <= east + 30 and south - 30 <= lat <= north + 30 for lon, lat in ring
+        ):
             continue
         points = [project(lat, lon) for lon, lat in ring]
         land.append("M" + "L".join(f"{px:.1f},{py:.1f}" for px, py in points) + "Z")
@@ -341,7 +342,9 @@ def neighbourhood_members(data: GraphData, treaty: str) -> dict[str, list[str]]:
     places = out("placeSigned")
     for event in events:
         places += [o.value for o in data.values(event, T + "place") if isinstance(o, ox.NamedNode)]
-    agreements = out("signedWith") + inbound("signedWith") + inbound("supplements") + out("replaces")
+    agreements = (
+        out("signedWith") + inbound("signedWith") + inbound("supplements") + out("replaces")
+    )
     members = {
         "Parties": out("party"),
         "Signatories": out("signatory"),
@@ -386,8 +389,14 @@ def neighbourhood(data: GraphData, treaty: str, href) -> Neighbourhood:
         if not iris:
             continue
         x = columns[side]
-        groups.append(Group(name, x + (0 if side == "left" else node_width), cursor[side] + 14,
-                            "start" if side == "left" else "end"))  # fmt: skip
+        groups.append(
+            Group(
+                name,
+                x + (0 if side == "left" else node_width),
+                cursor[side] + 14,
+                "start" if side == "left" else "end",
+            )
+        )
         cursor[side] += 24
         for iri in iris:
             label, sublabel = _node_text(data, iri, name)
@@ -395,11 +404,17 @@ def neighbourhood(data: GraphData, treaty: str, href) -> Neighbourhood:
             cursor[side] += row
         cursor[side] += gap - row + 10
     height = int(max(cursor.values()) + 20)
-    centre_width = 260.0
+    centre_width = 300.0
     centre = Node(
-        treaty, href(treaty), data.label(treaty), data.other_label(treaty),
-        (width - centre_width) / 2, height / 2 - 50, centre_width, "Treaty",
-    )  # fmt: skip
+        treaty,
+        href(treaty),
+        data.label(treaty),
+        data.other_label(treaty),
+        (width - centre_width) / 2,
+        height / 2 - 50,
+        centre_width,
+        "Treaty",
+    )
     edges = []
     cx_left = centre.x
     cx_right = centre.x + centre.width
@@ -411,8 +426,12 @@ def neighbourhood(data: GraphData, treaty: str, href) -> Neighbourhood:
         else:
             x1, x2 = node.x, cx_right
         mid = (x1 + x2) / 2
-        edges.append(Edge(f"M{x1:.1f},{ny:.1f} C{mid:.1f},{ny:.1f} {mid:.1f},{cy:.1f} "
-                          f"{x2:.1f},{cy:.1f}", node.group))  # fmt: skip
+        edges.append(
+            Edge(
+                f"M{x1:.1f},{ny:.1f} C{mid:.1f},{ny:.1f} {mid:.1f},{cy:.1f} {x2:.1f},{cy:.1f}",
+                node.group,
+            )
+        )
     return Neighbourhood(width, height, centre, nodes, groups, edges)
 
 
@@ -430,7 +449,7 @@ def _node_text(data: GraphData, iri: str, group: str) -> tuple[str, str]:
         sub = summary.value if isinstance(summary, ox.Literal) else ""
     else:
         sub = _sublabel(data, iri)
-    room = 44
+    room = 40
     label = _short(label, max(room - len(sub) - 2, 24))
     left = room - len(label) - 2
     return label, (_short(sub, left) if sub and left >= 6 else "")
@@ -446,7 +465,7 @@ def centre_lines(text: str) -> list[str]:
 
 
 def _sublabel(data: GraphData, iri: str) -> str:
-    for prop in DATE_PROPERTIES + (T + "dateSigned",):
+    for prop in (*DATE_PROPERTIES, T + "dateSigned"):
         value = date_value(data.value(iri, prop))
         if value:
             return value.human()
