@@ -27,7 +27,8 @@ from treatykg.namespaces import ID
 from treatykg.querying import is_federated
 from treatykg.site import build_site, pictures
 from treatykg.site.graphdata import GraphData, site_path
-from treatykg.site.serving import FrontServer, choose_suffix
+from treatykg.query_guard import QueryGuard
+from treatykg.site.serving import SiteFiles, choose_suffix, is_sparql_path
 
 EXPECTED = Path(__file__).parent / "expected"
 TREATY = ID + "treaty/treaty-1950"
@@ -298,12 +299,16 @@ def test_accept_headers_choose_the_format():
     assert choose_suffix("text/turtle;q=0.9, */*;q=0.1") == ".ttl"
     assert choose_suffix("application/ld+json") == ".jsonld"
     assert choose_suffix("text/turtle;q=0") is None
+    assert is_sparql_path("/query?query=ASK%7B%7D") and is_sparql_path("/store")
+    assert not is_sparql_path("/queries/index.html") and not is_sparql_path("/")
 
 
 @pytest.mark.server
 def test_serve_gives_the_site_and_the_sparql_endpoint_on_one_port(site, oxigraph_server):
-    with FrontServer(site, oxigraph_server.base_url) as front:
-        base = front.base_url
+    """The front of treatykg serve, as run_serve sets it up, before the shared test server."""
+    guard = QueryGuard(timeout=30, site=SiteFiles(site)).start(oxigraph_server)
+    try:
+        base = guard.base_url
 
         def get(path: str, accept: str | None = None):
             request = urllib.request.Request(base + path)
@@ -351,6 +356,8 @@ def test_serve_gives_the_site_and_the_sparql_endpoint_on_one_port(site, oxigraph
         with urllib.request.urlopen(request, timeout=10) as answer:
             n = json.loads(answer.read())["results"]["bindings"][0]["n"]["value"]
         assert n == "2"
+    finally:
+        guard.stop()
 
 
 # --- in a real browser --------------------------------------------------------------------------

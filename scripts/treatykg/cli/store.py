@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from treatykg import remote_store, server
+from treatykg import query_guard, remote_store, server
 from treatykg.errors import InputError
 from treatykg.remote_store import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
@@ -100,13 +100,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     serve = subparsers.add_parser(
         "serve",
-        help="serve the site and the SPARQL endpoint (Oxigraph, with the graph loaded) locally",
+        help="start a local Oxigraph server with the graph loaded",
         description=(
             "Start an Oxigraph server on 127.0.0.1 with the ontology and the graph loaded (one "
-            "named graph per source; queries see their union as the default graph) and serve, "
-            "on one port, the site at / (built fresh, or the one --site names) and the SPARQL "
-            "endpoint at /query, /update and /store. Entity IRI paths answer Turtle, JSON-LD "
-            "or HTML by the Accept header. Prints the URLs and stops cleanly on Ctrl-C."
+            "named graph per source; queries see their union as the default graph), print its "
+            "URLs, and stop it cleanly on Ctrl-C. It is read-only by default, as a published "
+            "dataset's endpoint is (updates and Graph Store writes are refused with HTTP 403), "
+            "and stops any query that runs longer than --timeout."
         ),
     )
     serve.add_argument(
@@ -119,13 +119,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--location",
         type=Path,
         metavar="DIR",
-        help="keep the store on disk in DIR (default: in memory)",
+        help="keep the store on disk in DIR: a new or empty folder, or one holding a store "
+        "(default: in memory)",
+    )
+    serve.add_argument(
+        "--timeout",
+        type=float,
+        default=server.DEFAULT_QUERY_TIMEOUT,
+        metavar="SECONDS",
+        help="stop any query that runs longer than this (default: %(default)g)",
+    )
+    access = serve.add_mutually_exclusive_group()
+    access.add_argument(
+        "--read-only",
+        dest="read_only",
+        action="store_true",
+        default=True,
+        help="serve queries only: /update and Graph Store writes answer 403 (the default)",
+    )
+    access.add_argument(
+        "--writable",
+        dest="read_only",
+        action="store_false",
+        help="also accept SPARQL updates and Graph Store writes (e.g. for treatykg load)",
     )
     serve.add_argument(
         "--site",
         type=Path,
         metavar="DIR",
-        help="serve this already built site (treatykg docs --out DIR) instead of building one",
+        help="serve this already built site (treatykg docs --out DIR) at / instead of building "
+        "one when the server starts",
     )
     serve.set_defaults(func=run_serve)
 
@@ -167,23 +190,17 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Start the SPARQL server and the site in front of it, print the URLs, wait for Ctrl-C."""
+    """Start the server, load the graph, serve the site, print the URLs, wait for Ctrl-C."""
     from treatykg.site import build_site
-    from treatykg.site.serving import FrontServer, remove_site
+    from treatykg.site.serving import SiteFiles, remove_site
 
     port = server.check_port(args.port)
-    if args.location is not None and args.location.exists() and not args.location.is_dir():
-        raise InputError(f"{args.location}: not a folder")
+    timeout = server.check_timeout(args.timeout)
     if args.site is not None and not (args.site / "index.html").is_file():
         raise InputError(f"{args.site}: not a built site (no index.html); run treatykg docs")
-    if port and not server.port_is_free("127.0.0.1", port):
-        raise server.ServerError(
-            f"serve on 127.0.0.1:{port}: the port is in use; "
-            "choose another with --port (0 picks a free one)"
-        )
     sources = _sources([])
+    guard = query_guard.QueryGuard(port=port, timeout=timeout)  # takes the port, or says why not
     oxigraph: server.OxigraphServer | None = None
-    front: FrontServer | None = None
     built: Path | None = None
     # SIGTERM (from `kill`, a service manager) stops the server as Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -192,34 +209,38 @@ def run_serve(args: argparse.Namespace) -> int:
         if site is None:
             built = Path(tempfile.mkdtemp(prefix="treatykg-site-"))
             site = build_site(built / "site").folder
-        # Oxigraph listens on a port of its own; the front server passes SPARQL requests on.
-        oxigraph, report = server.serve_graph(sources, location=args.location, port=0)
-        front = FrontServer(site, oxigraph.base_url, port=port).start()
+        guard.site = SiteFiles(site)
+        oxigraph, report = server.serve_graph(
+            sources, location=args.location, read_only=args.read_only, timeout=timeout
+        )
         print(report.table())
-        where = f"on disk in {args.location}" if args.location else "in memory"
-        base = front.base_url
+        guard.start(oxigraph)
+        where = f"on disk in {args.location}" if args.location else "in a temporary store"
+        mode = (
+            "read-only (updates and Graph Store writes are refused)"
+            if args.read_only
+            else "writable (accepts updates and Graph Store writes)"
+        )
         print(
-            f"treatykg at {base}/ (Oxigraph {where}, pid {oxigraph.pid}, behind it)\n"
-            f"  site:   {base}/\n"
-            f"  query:  {base}/query\n"
-            f"  update: {base}/update\n"
-            f"  store:  {base}/store\n"
-            f"Try: treatykg query run-all --endpoint {base}/query\n"
+            f"Oxigraph server at {guard.base_url} ({where}, pid {oxigraph.pid}): {mode}; "
+            f"queries stop after {timeout:g} s\n"
+            f"  site:   {guard.base_url}/\n"
+            f"  query:  {guard.query_url}\n"
+            + ("" if args.read_only else f"  update: {guard.update_url}\n")
+            + f"  store:  {guard.store_url}\n"
+            f"Try: treatykg query run-all --endpoint {guard.query_url}\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
-        status = oxigraph.wait()
-        raise server.ServerError(f"the oxigraph server stopped by itself (exit status {status})")
+        raise server.ServerError(guard.wait())
     except KeyboardInterrupt:
-        if front is not None:
-            front.stop()
+        guard.stop()
         if oxigraph is not None:
             oxigraph.stop()
         print("stopped", file=sys.stderr, flush=True)
         return 0
     finally:
-        if front is not None:
-            front.stop()
+        guard.stop()
         if oxigraph is not None:
             oxigraph.stop()
         remove_site(built)
