@@ -24,10 +24,10 @@ from treatykg.catalogue import stored_queries
 from treatykg.cli import main
 from treatykg.loading import load_store
 from treatykg.namespaces import ID
+from treatykg.query_guard import QueryGuard
 from treatykg.querying import is_federated
 from treatykg.site import build_site, pictures
 from treatykg.site.graphdata import GraphData, site_path
-from treatykg.query_guard import QueryGuard
 from treatykg.site.serving import SiteFiles, choose_suffix, is_sparql_path
 
 EXPECTED = Path(__file__).parent / "expected"

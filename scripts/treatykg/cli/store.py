@@ -205,14 +205,15 @@ def run_serve(args: argparse.Namespace) -> int:
     # SIGTERM (from `kill`, a service manager) stops the server as Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        oxigraph, report = server.serve_graph(
+            sources, location=args.location, read_only=args.read_only, timeout=timeout
+        )
+        # Built once the store is checked (a bad --location is refused before any work).
         site = args.site
         if site is None:
             built = Path(tempfile.mkdtemp(prefix="treatykg-site-"))
             site = build_site(built / "site").folder
         guard.site = SiteFiles(site)
-        oxigraph, report = server.serve_graph(
-            sources, location=args.location, read_only=args.read_only, timeout=timeout
-        )
         print(report.table())
         guard.start(oxigraph)
         where = f"on disk in {args.location}" if args.location else "in a temporary store"

@@ -192,7 +192,6 @@ class GraphData:
                     for source in claim.sources:
                         self.claims_by_source[source].append(claim)
 
-
     # -- basic look-ups --
 
     def values(self, subject: str, prop: str) -> list[ox.Term]:
