@@ -292,6 +292,19 @@ def test_every_fixture_and_query_goes_to_jena():
 
 # --- SPARQL -------------------------------------------------------------------------------------
 
+
+def test_every_select_query_without_aggregates_is_distinct():
+    """A triple stated by two sources is in two named graphs. Oxigraph's union default graph
+    gives it twice, Jena's (and the RDF merge SPARQL describes) once; DISTINCT makes the rows the
+    same on both. A query that counts says per graph what it counts (triples-per-source)."""
+    for query in LOCAL:
+        text = querying._strip_comments(query.text)
+        if querying.check_syntax(query.text, query.name) != "SELECT":
+            continue
+        if re.search(r"\bGROUP\s+BY\b|\bCOUNT\s*\(", text, re.I):
+            continue
+        assert re.search(r"\bSELECT\s+DISTINCT\b", text, re.I), f"{query.name}: SELECT DISTINCT"
+
 INTEGERS = {XSD + n for n in ("integer", "positiveInteger", "nonNegativeInteger",
     "negativeInteger", "nonPositiveInteger", "long", "int", "short", "byte", "unsignedLong",
     "unsignedInt", "unsignedShort", "unsignedByte")}  # fmt: skip
