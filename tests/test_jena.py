@@ -8,7 +8,7 @@ tests/jena.py) in one JVM, in the background while the project's own side is com
   ontology, as ``treatykg validate FILE`` checks it), with Jena's validator on shapes/*.ttl. Each
   verdict, and each result's severity, focus node, constraint component, source shape and value,
   equals what ``treatykg validate --format json`` reports (the reports tests/test_shapes.py makes,
-  as JSON); a bad fixture fails on Jena for its stated reason too.
+  as JSON, with the default engine); a bad fixture fails on Jena for its stated reason too.
 - SPARQL: ``treatykg export`` as TriG loaded by ``tdb2.tdbloader``, every stored query (but the
   federated ones, which ask Wikidata) with its defaults and with the other values of
   :data:`OTHER_PARAMETERS`, on the union of the named graphs as default graph (TDB2's
@@ -37,12 +37,12 @@ from rdflib import RDF, Graph
 from rdflib.compare import isomorphic
 
 import jena
+from reports import fast_report
 from test_queries import has_order_by
 from test_shapes import (
     BAD_FIXTURES,
     VALID_FIXTURE,
     fixture_header,
-    fixture_report,
     real_report,
     shapes_graph,
 )
@@ -162,9 +162,9 @@ def jena_run(tmp_path_factory):
 def treatykg_report(fixture: Path | None) -> dict:
     """What ``treatykg validate --format json [FIXTURE]`` reports (None: the project's graph).
 
-    The reports are the ones tests/test_shapes.py makes (cached there), so that each is made once.
+    The reports are the ones tests/test_shapes.py checks (cached in tests/reports.py): each is made once.
     """
-    report = real_report()[0] if fixture is None else fixture_report(fixture)
+    report = real_report()[0] if fixture is None else fast_report(fixture)
     return json.loads(report.to_json())
 
 

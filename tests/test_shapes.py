@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from rdflib import RDF, RDFS, BNode, Graph, Namespace, URIRef
 
+from reports import fast_report
 from treatykg import loading
 from treatykg.validation import Report, validate
 
@@ -211,16 +212,10 @@ def test_shapes_are_named_and_documented():
 # --- the bad fixtures fail, each for its stated reason --------------------------------------
 
 
-@cache
-def fixture_report(path: Path) -> Report:
-    """The report on a fixture checked with the ontology; also compared with Jena's (test_jena)."""
-    return validate([path])
-
-
 @pytest.mark.parametrize("path", BAD_FIXTURES, ids=lambda p: p.stem)
 def test_bad_fixture_fails_for_its_reason(path: Path):
     header = fixture_header(path)
-    report = fixture_report(path)
+    report = fast_report(path)
     matches = _matching(report, header)
     assert matches, (
         f"{path.name}: no result with focus {header['focus']} from {header['constraint']}"
@@ -235,7 +230,7 @@ def test_bad_fixture_fails_for_its_reason(path: Path):
 
 
 def test_valid_fixture_conforms():
-    report = fixture_report(VALID_FIXTURE)
+    report = fast_report(VALID_FIXTURE)
     assert report.conforms and not report.results, report.to_text()
 
 
@@ -278,3 +273,17 @@ def test_every_class_in_the_graph_has_a_shape():
         cls for cls in used if not set(ontology.transitive_objects(cls, RDFS.subClassOf)) & targeted
     ]
     assert not untargeted, f"classes used in graph/ with no shape: {sorted(untargeted)}"
+
+
+def test_source_kind_shape_lists_exactly_the_kinds_of_the_scheme():
+    """The shape's sh:in list and the concept scheme concept:source-kinds name the same kinds."""
+    from rdflib.collection import Collection
+    from rdflib.namespace import SKOS
+
+    shapes = shapes_graph()
+    listed = set(Collection(shapes, shapes.value(TKGSH["SourceShape-sourceKind"], SH["in"])))
+    data = loading.merged_graph()
+    scheme = URIRef("https://w3id.org/treatykg/id/concept/source-kinds")
+    in_scheme = set(data.subjects(SKOS.inScheme, scheme))
+    assert len(in_scheme) >= 6
+    assert listed == in_scheme
