@@ -162,7 +162,7 @@ def jena_run(tmp_path_factory):
 def treatykg_report(fixture: Path | None) -> dict:
     """What ``treatykg validate --format json [FIXTURE]`` reports (None: the project's graph).
 
-    The reports are the ones tests/test_shapes.py checks (cached in tests/reports.py): each is made once.
+    The reports tests/test_shapes.py checks (cached in tests/reports.py): each is made once.
     """
     report = real_report()[0] if fixture is None else fast_report(fixture)
     return json.loads(report.to_json())
@@ -304,6 +304,7 @@ def test_every_select_query_without_aggregates_is_distinct():
         if re.search(r"\bGROUP\s+BY\b|\bCOUNT\s*\(", text, re.I):
             continue
         assert re.search(r"\bSELECT\s+DISTINCT\b", text, re.I), f"{query.name}: SELECT DISTINCT"
+
 
 INTEGERS = {XSD + n for n in ("integer", "positiveInteger", "nonNegativeInteger",
     "negativeInteger", "nonPositiveInteger", "long", "int", "short", "byte", "unsignedLong",
