@@ -666,7 +666,11 @@ def _label_problems(entity: Entity, item: str, comparison: LabelComparison) -> l
             entity.short,
             short(item),
             f"ours {m.our_label or m.ours!r}, Wikidata {m.their_label or m.theirs!r} "
-            f"(best match {m.score:.2f}: {m.ours!r} / {m.theirs!r})",
+            + (
+                f"(best match {m.score:.2f})"
+                if (m.ours, m.theirs) == (m.our_label, m.their_label)
+                else f"(best match {m.score:.2f}: {m.ours!r} / {m.theirs!r})"
+            ),
             m.score,
             m.language,
         )
