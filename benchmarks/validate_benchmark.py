@@ -157,9 +157,8 @@ def main() -> None:
         "".join(_nt(q) for f in loading.shape_files() for q in loading.parse_file(f)),
         encoding="utf-8",
     )
-    print(
-        f"shapes: {shapes_dir} ({len(loading.shape_files())} files); machine: {os.cpu_count()} cores"
-    )
+    count = len(loading.shape_files())
+    print(f"shapes: {shapes_dir} ({count} files); machine: {os.cpu_count()} cores")
     wall, cpu, rss, code = _pipeline(treatykg, args.timeout)
     print(
         f"project graph: validate && query run-all: {wall:.2f} s wall, {cpu:.2f} s CPU, "
@@ -208,10 +207,9 @@ def main() -> None:
             for name, command in rows:
                 wall, cpu, rss, code = run(command, args.timeout)
                 shown = "timeout" if code is None else code
-                print(
-                    f"| {copies} | {triples:,} | {name} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {shown} |",
-                    flush=True,
-                )
+                cells = [copies, f"{triples:,}", name, f"{wall:.1f}", f"{cpu:.1f}", f"{rss:.0f}"]
+                cells.append(shown)
+                print("| " + " | ".join(map(str, cells)) + " |", flush=True)
             data.unlink()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
