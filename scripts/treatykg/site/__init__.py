@@ -24,12 +24,14 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from treatykg.errors import InputError, TreatyKGError
+from treatykg.loading import bcp47_case
 from treatykg.namespaces import BASE, ID, PREFIXES, SH_NS, prefixed_name
 from treatykg.site import pictures
 from treatykg.site.graphdata import (
@@ -127,7 +129,11 @@ class Renderer:
                     "href": iri,
                     "note": "",
                 }
-            return {"kind": "link", "text": self.data.label(iri), "href": iri, "note": ""}
+            text = self.data.label(iri)
+            if text == iri:  # a plain web address: readable, and short enough for a line
+                text = unquote(iri.split("://", 1)[-1])
+                text = text if len(text) <= 72 else text[:71] + "…"
+            return {"kind": "link", "text": text, "href": iri, "note": ""}
         if isinstance(term, ox.BlankNode):
             return {"kind": "text", "text": "(an unnamed node)", "lang": "", "note": ""}
         date = date_value(term)
@@ -137,7 +143,8 @@ class Renderer:
         note = ""
         if datatype not in (XSD + "string", PREFIXES["rdf"] + "langString"):
             note = prefixed_name(datatype)
-        return {"kind": "text", "text": term.value, "lang": term.language or "", "note": note}
+        lang = bcp47_case(term.language) if term.language else ""
+        return {"kind": "text", "text": term.value, "lang": lang, "note": note}
 
 
 def _capital(text: str) -> str:

@@ -207,9 +207,18 @@ class MapPicture:
 
 
 def _land_rings() -> list[list[tuple[float, float]]]:
-    """Land outlines (Natural Earth 1:110m, public domain), as shipped with the site's files."""
+    """Land outlines (Natural Earth 1:110m, public domain), as shipped with the site's files.
+
+    A ring that crosses the antimeridian (Russia's, at Chukotka) is drawn east of it: its points
+    west of -100° are moved by 360°, so that no edge runs across the whole map.
+    """
     text = resources.files("treatykg.site").joinpath("static/land-110m.json").read_text("utf-8")
-    return [[(lon, lat) for lon, lat in ring] for ring in json.loads(text)["rings"]]
+    rings = []
+    for ring in json.loads(text)["rings"]:
+        if any(lon > 100 for lon, _ in ring) and any(lon < -100 for lon, _ in ring):
+            ring = [(lon + 360 if lon < -100 else lon, lat) for lon, lat in ring]
+        rings.append([(lon, lat) for lon, lat in ring])
+    return rings
 
 
 def map_picture(data: GraphData, href) -> MapPicture:
