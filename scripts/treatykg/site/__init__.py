@@ -51,6 +51,20 @@ TREATY = ID + "treaty/treaty-1950"
 SH = PREFIXES["sh"]
 DEFAULT_OUT = Path("dist") / "site"
 
+BROWSE_FIRST = [
+    "Treaty", "Agreement", "SupplementaryAgreement", "Article", "Signing", "EntryIntoForce",
+    "ExchangeOfRatifications", "Expiry", "Termination", "HistoricalEvent", "Person", "State",
+    "Government", "GovernmentBody", "Office", "City", "Building", "Region", "Place", "Policy",
+    "Programme", "Bridge", "AircraftType", "Work", "Image", "Source",
+]  # fmt: skip
+"""The order of the collection page: the treaty's world first."""
+RECORD_CLASSES = {
+    T + "Claim", T + "WikidataLink", T + "RejectedWikidataLink", T + "Signature",
+    T + "OfficeHolding",
+    PREFIXES["skos"] + "Concept", PREFIXES["skos"] + "ConceptScheme", PREFIXES["void"] + "Dataset",
+}  # fmt: skip
+"""Records about other entities, listed compactly on the collection page."""
+
 
 @dataclass
 class SiteReport:
@@ -229,17 +243,20 @@ def _write_site(
     by_class: dict[str, list[str]] = {}
     for iri in data.entities:
         by_class.setdefault(data.main_type(iri) or "", []).append(iri)
-    classes = sorted(by_class, key=lambda c: data.label(c).lower())
-    for c in classes:
+    for c in by_class:
         by_class[c].sort(key=lambda i: data.label(i).lower())
+    # The things a visitor looks for first; records about them (claims, signatures, links...)
+    # after, as compact lists.
+    first = [T + name for name in BROWSE_FIRST]
+    classes = sorted(
+        by_class,
+        key=lambda c: (c in RECORD_CLASSES, first.index(c) if c in first else 99,
+                       data.label(c).lower()),
+    )  # fmt: skip
     r.page(
-        "browse.html",
-        "browse.html",
-        out,
-        classes=classes,
-        by_class=by_class,
-        description=data.description,
-    )
+        "browse.html", "browse.html", out, classes=classes, by_class=by_class,
+        description=data.description, records=RECORD_CLASSES,
+    )  # fmt: skip
     sources = sorted(data.sources(), key=lambda s: data.label(s).lower())
     r.page(
         "sources.html",

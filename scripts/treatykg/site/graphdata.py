@@ -74,6 +74,9 @@ PROPERTY_NAMES = {
     SKOS + "closeMatch": "close match",
     RDFS + "seeAlso": "see also",
     TYPE: "class",
+    SKOS + "Concept": "concept",
+    SKOS + "ConceptScheme": "concept scheme",
+    PREFIXES["void"] + "Dataset": "dataset",
     PREFIXES["owl"] + "differentFrom": "different from",
     PREFIXES["prov"] + "wasDerivedFrom": "derived from",
 }
