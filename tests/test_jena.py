@@ -136,13 +136,16 @@ def jena_run(tmp_path_factory):
         pytest.skip(reason)
     folder = tmp_path_factory.mktemp("jena")
     export = folder / "treatykg.trig"
+    union = folder / "treatykg.ttl"
     with contextlib.redirect_stderr(io.StringIO()):
         assert main(["export", "-o", str(export)]) == 0
+        assert main(["export", "-o", str(union)]) == 0
     store = folder / "tdb2"
     batch = jena.Batch(folder)
     batch.add("load", store, export)
     batch.add("shapes", *loading.shape_files())
     batch.add("validate", folder / "graph.nt", *(path for path, _ in loading.project_files()))
+    batch.add("validate", folder / "export.nt", union)
     for fixture in FIXTURES:
         batch.add("validate", folder / f"{fixture.stem}.nt", *loading.ontology_files(), fixture)
     for (query, _, values), case_id in zip(CASES, CASE_IDS, strict=True):
@@ -226,6 +229,13 @@ def test_jena_validates_the_graph_as_treatykg_does(jena_run):
     theirs = jena_results(jena_run.output(jena_run.batch.folder / "graph.nt"))
     assert_same_verdict(ours, theirs, "the project's graph")
     assert ours["conforms"]
+
+
+def test_jena_validates_the_exported_graph_as_treatykg_validates_the_files(jena_run):
+    """What a user loads elsewhere (``treatykg export -o treatykg.ttl``) conforms there too."""
+    ours = treatykg_report(None)
+    theirs = jena_results(jena_run.output(jena_run.batch.folder / "export.nt"))
+    assert_same_verdict(ours, theirs, "the exported graph")
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[p.stem for p in FIXTURES])
