@@ -303,6 +303,22 @@ def test_every_fixture_and_query_goes_to_jena():
 # --- SPARQL -------------------------------------------------------------------------------------
 
 
+def test_no_stored_query_uses_group_concat():
+    """GROUP_CONCAT joins its values in no defined order: a list is one row per value."""
+    for query in catalogue.stored_queries():
+        text = querying._strip_comments(query.text)
+        assert not re.search(r"\bGROUP_CONCAT\b", text, re.I), query.name
+
+
+def test_sparql_constraints_use_only_what_shacl_pre_binding_allows():
+    """SHACL 1.0 (5.3.1): no VALUES, MINUS or SERVICE where $this is pre-bound."""
+    graph = shapes_graph()
+    selects = [str(s) for s in graph.objects(None, SHACL.select)]
+    assert selects
+    for text in selects:
+        assert not re.search(r"\b(VALUES|MINUS|SERVICE)\b", text, re.I), text
+
+
 def test_every_select_query_without_aggregates_is_distinct():
     """A triple stated by two sources is in two named graphs. Oxigraph's union default graph
     gives it twice, Jena's (and the RDF merge SPARQL describes) once; DISTINCT makes the rows the
