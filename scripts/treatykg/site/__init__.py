@@ -154,6 +154,11 @@ class Renderer:
         if date is not None:
             return {"kind": "date", "text": date.human(), "note": date.precision, "iso": date.iso}
         datatype = term.datatype.value
+        if datatype == XSD + "duration":
+            years = re.fullmatch(r"P(\d+)Y", term.value)
+            if years:  # the one form the graph uses (a treaty's term)
+                return {"kind": "text", "text": f"{int(years.group(1))} years", "lang": "",
+                        "note": term.value}  # fmt: skip
         note = ""
         if datatype not in (XSD + "string", PREFIXES["rdf"] + "langString"):
             note = prefixed_name(datatype)
