@@ -165,7 +165,15 @@ def check_url(url: str, what: str = "endpoint") -> str:
             "stay in the shell history); set TREATYKG_USER and TREATYKG_PASSWORD, or use ~/.netrc"
         )
     del port
+    try:
+        httpx.URL(text)  # what the client will send: it refuses, e.g., control characters
+    except httpx.InvalidURL as error:
+        raise InputError(f"bad {what} URL {redact(text)!r}: {_one_line(error)}") from None
     return text.rstrip("/") if not parts.query else text
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()).rstrip(".")
 
 
 def check_graph_iri(iri: str) -> str:
@@ -594,6 +602,8 @@ class HttpClient:
         try:
             request = self.http.build_request(method, url, headers=all_headers, content=content)
             answer = self.http.send(request)
+        except httpx.InvalidURL as error:
+            raise InputError(f"bad URL {_where(url)!r}: {_one_line(error)}") from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as error:
             raise _NotSent(
                 "timed out" if isinstance(error, httpx.ConnectTimeout) else _reason(error)

@@ -143,6 +143,11 @@ class SparqlClient:
             parsed, host = None, None
         if parsed is None or parsed.scheme not in ("http", "https") or not host:
             raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r}")
+        try:
+            httpx.URL(endpoint)  # what the client will send: it refuses control characters
+        except httpx.InvalidURL as error:
+            reason = " ".join(str(error).split()).rstrip(".")
+            raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r} ({reason})") from None
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
@@ -190,7 +195,7 @@ class SparqlClient:
                 if "without sending complete message body" in str(error):
                     raise EndpointError(f"{self.endpoint} broke off its answer") from None
                 raise EndpointError(f"cannot reach {self.endpoint}: {_why(error)}") from None
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
                 raise EndpointError(f"cannot reach {self.endpoint}: {_why(error)}") from None
             if reply.status_code < 400:
                 return reply.content
