@@ -36,6 +36,7 @@ import httpx
 
 from treatykg import __version__
 from treatykg.errors import TreatyKGError
+from treatykg.urls import url_problem
 
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 """The Wikidata Query Service, the default endpoint."""
@@ -143,8 +144,11 @@ class SparqlClient:
             parsed, host = None, None
         if parsed is None or parsed.scheme not in ("http", "https") or not host:
             raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r}")
+        problem = url_problem(endpoint)
+        if problem is not None:  # a control character, a host name that is not ASCII
+            raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r} ({problem})")
         try:
-            httpx.URL(endpoint)  # what the client will send: it refuses control characters
+            httpx.URL(endpoint)  # what the client will send
         except httpx.InvalidURL as error:
             reason = " ".join(str(error).split()).rstrip(".")
             raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r} ({reason})") from None
