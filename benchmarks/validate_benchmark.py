@@ -158,7 +158,7 @@ def main() -> None:
         encoding="utf-8",
     )
     count = len(loading.shape_files())
-    print(f"shapes: {shapes_dir} ({count} files); machine: {os.cpu_count()} cores")
+    print(f"shapes: {shapes_dir.name}/ ({count} files); machine: {os.cpu_count()} cores")
     wall, cpu, rss, code = _pipeline(treatykg, args.timeout)
     print(
         f"project graph: validate && query run-all: {wall:.2f} s wall, {cpu:.2f} s CPU, "
