@@ -837,9 +837,32 @@ _NOT_PLAIN = re.compile(
 _VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
 
 
+def _plain_pattern(masked: str) -> bool:
+    """Whether a (masked) group is triple patterns, UNIONs of them and FILTERs on variables
+    that its triple patterns bind (so that a FILTER sees the same values either way)."""
+    rest = masked
+    filters = []
+    for match in list(re.finditer(r"\bFILTER\s*\(", masked, re.I))[::-1]:
+        depth, end = 0, None
+        for i in range(match.end() - 1, len(masked)):
+            depth += {"(": 1, ")": -1}.get(masked[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        if end is None:
+            return False
+        filters.append(masked[match.end() : end - 1])
+        rest = rest[: match.start()] + " " * (end - match.start()) + rest[end:]
+    if _NOT_PLAIN.search(rest) or any(_NOT_PLAIN.search(f) for f in filters):
+        return False
+    bound = set(_VARIABLE.findall(rest))
+    return all(set(_VARIABLE.findall(f)) <= bound for f in filters)
+
+
 def rewrite_exists(query: str) -> str:
     """Rewrite ``FILTER NOT EXISTS {P}`` as ``MINUS {P}`` and ``FILTER EXISTS {P}`` as a join
-    with ``{SELECT DISTINCT <shared variables> WHERE {P}}``, where that gives the same answers.
+    with ``{SELECT DISTINCT <shared variables> WHERE {P}}``, where that gives the same answers
+    (see :func:`_plain_pattern`).
 
     Oxigraph evaluates (NOT) EXISTS once per row, each time over all of P's matches: a
     constraint like "every Wikidata link has a record" becomes quadratic (9 s at 160k triples),
@@ -871,7 +894,7 @@ def rewrite_exists(query: str) -> str:
         open_ = match.end() - 1
         inner = masked[open_ + 1 : close]
         outside = top
-        if _NOT_PLAIN.search(inner) or re.search(r"\b(OPTIONAL|UNION)\b", outside, re.I):
+        if not _plain_pattern(inner) or re.search(r"\b(OPTIONAL|UNION)\b", outside, re.I):
             continue
         if "*" in inner or re.search(r"[)>\w]\?(?![A-Za-z_])", inner):
             continue  # a path of length zero from an unbound end matches every node
