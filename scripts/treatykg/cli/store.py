@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
-from treatykg import query_guard, remote_store, server
+from treatykg import query_guard, remote_store, server, tempfiles
 from treatykg.errors import InputError
 from treatykg.remote_store import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
@@ -211,7 +210,8 @@ def run_serve(args: argparse.Namespace) -> int:
         # Built once the store is checked (a bad --location is refused before any work).
         site = args.site
         if site is None:
-            built = Path(tempfile.mkdtemp(prefix="treatykg-site-"))
+            # Named after this process: removed by the next command if this one is killed.
+            built = tempfiles.private_dir("site")
             site = build_site(built / "site").folder
         guard.site = SiteFiles(site)
         print(report.table())
