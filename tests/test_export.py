@@ -116,6 +116,67 @@ def test_the_file_has_the_mode_of_any_new_file(tmp_path):
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
 
+def test_an_existing_file_keeps_its_mode(tmp_path):
+    out = tmp_path / "treatykg.nq"
+    out.write_text("# the previous export\n", encoding="utf-8")
+    out.chmod(0o640)
+    assert main(["export", "-o", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert sum(1 for _ in ox.parse(path=out, format=ox.RdfFormat.N_QUADS)) > 1000
+
+
+def test_a_symbolic_link_is_written_through_and_stays_a_link(tmp_path):
+    # dist/latest.trig -> releases/treatykg.trig: the release gets the new content.
+    (tmp_path / "releases").mkdir()
+    real = tmp_path / "releases" / "treatykg.trig"
+    real.write_text("# the previous export\n", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "latest.trig"
+    link.symlink_to(Path("releases") / "treatykg.trig")
+    assert main(["export", "-o", str(link)]) == 0
+    assert link.is_symlink() and os.readlink(link) == str(Path("releases") / "treatykg.trig")
+    assert real.read_text(encoding="utf-8").startswith("@prefix")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.trig", "releases"]
+    assert [p.name for p in (tmp_path / "releases").iterdir()] == ["treatykg.trig"]
+
+
+def test_a_dangling_link_is_written_through_to_a_new_file(tmp_path):
+    link = tmp_path / "latest.nt"
+    link.symlink_to(tmp_path / "new.nt")
+    assert main(["export", "-o", str(link)]) == 0
+    assert link.is_symlink() and (tmp_path / "new.nt").stat().st_size > 0
+    assert stat.S_IMODE((tmp_path / "new.nt").stat().st_mode) == 0o666 & ~_umask()
+
+
+def test_a_link_into_a_missing_folder_is_one_line(tmp_path, capsys):
+    link = tmp_path / "latest.nt"
+    link.symlink_to(tmp_path / "gone" / "new.nt")
+    assert main(["export", "-o", str(link)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"treatykg: error: {link}: links to ") and "no such folder" in err
+    assert err.count("\n") == 1 and link.is_symlink()
+
+
+def test_bad_input_leaves_a_linked_file_and_the_link_as_they_were(tmp_path, capsys):
+    real = tmp_path / "real.trig"
+    real.write_text("# the previous export\n", encoding="utf-8")
+    link = tmp_path / "latest.trig"
+    link.symlink_to(real)
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(BAD_TURTLE, encoding="utf-8")
+    assert main(["export", str(bad), "-o", str(link)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "# the previous export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ttl", "latest.trig", "real.trig"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_a_user_file_is_exported_in_its_own_graph(tmp_path):
     mine = tmp_path / "mine.ttl"
     mine.write_text("<https://example.org/a> <https://example.org/b> 1 .\n", encoding="utf-8")

@@ -237,11 +237,95 @@ def test_a_syntax_error_in_a_federated_query_gives_line_and_column(tmp_path, cap
     assert re.search(r"own\.rq: syntax error at line \d+, column \d+: expected", err)
 
 
-def test_an_update_is_not_a_query(tmp_path, capsys):
-    assert run_own(tmp_path, "DROP ALL\n")[0] == 2
-    assert re.search(
-        r"syntax error at line 1, column \d+: ", one_error_line(capsys.readouterr().err)
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("DROP ALL\n", "DROP at line 1, column 1"),
+        ("INSERT DATA { <http://a> <http://b> <http://c> }\n", "INSERT at line 1, column 1"),
+        ("PREFIX x: <x:>\n# SELECT\n delete where { ?s x:p ?o }", "DELETE at line 3, column 2"),
+        ("WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", "WITH at line 1, column 1"),
+        ("LOAD <http://example.org/data.ttl>", "LOAD at line 1, column 1"),
+    ],
+)  # fmt: skip
+def test_an_update_is_not_run_and_says_so(text, where, tmp_path, capsys):
+    assert run_own(tmp_path, text)[0] == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert f"own.rq: is a SPARQL Update ({where}); updates are not run" in err
+
+
+def test_a_query_that_mentions_an_update_word_is_still_a_query(tmp_path, capsys):
+    text = 'PREFIX insert: <http://x/>\n# DELETE\nASK { FILTER("INSERT" != "DROP") }\n'
+    assert run_own(tmp_path, text)[0] == 0
+    assert capsys.readouterr().out == "true\n"
+
+
+# --- checks between parameters -----------------------------------------------------------------
+
+
+def test_timeline_refuses_a_first_year_after_the_last(capsys):
+    args = ["query", "run", "timeline", "--param", "from=1980", "--param", "to=1950"]
+    assert main(args) == 2
+    assert one_error_line(capsys.readouterr().err) == (
+        "treatykg: error: query timeline needs from <= to (the first year comes no later than "
+        "the last); got from=1980, to=1950\n"
     )
+    assert main(["query", "run", "timeline", "--param", "from=1950", "--param", "to=1950"]) == 0
+    assert "(7 rows)" in capsys.readouterr().out
+
+
+CHECKED = (
+    "# title: x\n# param: start (date) = 1950-01-01 — from\n"
+    "# param: end (date) = 1950-12-31 — to\n{check}"
+    "SELECT ?start ?end WHERE {{}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("check", "params", "code"),
+    [
+        ("start < end — a span of at least a day", ["start=1950-02-14", "end=1950-02-15"], 0),
+        ("start < end — a span of at least a day", ["start=1950-02-14", "end=1950-02-14"], 2),
+        ("start != end — two days", ["start=1950-02-14", "end=1950-02-14"], 2),
+        ("end >= start — in time order", ["start=1951-01-01"], 2),
+        ("end >= start — in time order", ["end=1950-01-01"], 0),
+    ],
+)
+def test_a_users_query_may_declare_checks(check, params, code, tmp_path, capsys):
+    args = [arg for param in params for arg in ("--param", param)]
+    assert run_own(tmp_path, CHECKED.format(check=f"# check: {check}\n"), *args)[0] == code
+    if code:
+        err = one_error_line(capsys.readouterr().err)
+        assert f"query own needs {check.replace(' — ', ' (')})" in err
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        ("start <= finish — x", "own.rq:4: check start <= finish names 'finish', which is not a"),
+        ("start => end — x", "own.rq:4: a check line reads '# check: name <= other — desc"),
+        ("start <= end", "own.rq:4: a check line reads"),
+    ],
+)
+def test_a_malformed_check_is_one_line_naming_its_line(check, message, tmp_path, capsys):
+    assert run_own(tmp_path, CHECKED.format(check=f"# check: {check}\n"))[0] == 2
+    assert message in one_error_line(capsys.readouterr().err)
+
+
+def test_a_check_compares_only_what_can_be_compared(tmp_path, capsys):
+    text = (
+        "# title: x\n# param: a (IRI) = <http://a> — a\n# param: b (IRI) = <http://b> — b\n"
+        "# param: n (integer) = 1 — n\n# check: a < b — x\nSELECT * {}\n"
+    )
+    assert run_own(tmp_path, text)[0] == 2
+    assert "own.rq:5: check a < b: values of type IRI are compared only by = and !=" in (
+        one_error_line(capsys.readouterr().err)
+    )
+    assert run_own(tmp_path, text.replace("a < b", "a = n"))[0] == 2
+    assert (
+        "check a = n compares a parameter of type IRI with one of type integer"
+        in capsys.readouterr().err
+    )
+    assert run_own(tmp_path, text.replace("a < b", "a != b"))[0] == 0
 
 
 def test_a_missing_file_is_one_line(tmp_path, capsys):

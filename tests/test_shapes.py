@@ -272,3 +272,17 @@ def test_every_class_in_the_graph_has_a_shape():
         cls for cls in used if not set(ontology.transitive_objects(cls, RDFS.subClassOf)) & targeted
     ]
     assert not untargeted, f"classes used in graph/ with no shape: {sorted(untargeted)}"
+
+
+def test_source_kind_shape_lists_exactly_the_kinds_of_the_scheme():
+    """The shape's sh:in list and the concept scheme concept:source-kinds name the same kinds."""
+    from rdflib.collection import Collection
+    from rdflib.namespace import SKOS
+
+    shapes = shapes_graph()
+    listed = set(Collection(shapes, shapes.value(TKGSH["SourceShape-sourceKind"], SH["in"])))
+    data = loading.merged_graph()
+    scheme = URIRef("https://w3id.org/treatykg/id/concept/source-kinds")
+    in_scheme = set(data.subjects(SKOS.inScheme, scheme))
+    assert len(in_scheme) >= 6
+    assert listed == in_scheme

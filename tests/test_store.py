@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -25,7 +29,13 @@ from treatykg import catalogue, querying
 from treatykg.cli import build_parser, main
 from treatykg.loading import load_store, project_files
 from treatykg.namespaces import GRAPH
-from treatykg.remote_store import STAGING, RemoteStore, resolve_endpoint
+from treatykg.remote_store import (
+    STAGING,
+    HttpClient,
+    RemoteStore,
+    RemoteStoreError,
+    resolve_endpoint,
+)
 from treatykg.server import OxigraphServer, serve_graph
 
 pytestmark = pytest.mark.server
@@ -263,10 +273,35 @@ def test_query_run_all_with_endpoint_prints_what_the_embedded_store_gives(loaded
 # --- serve --------------------------------------------------------------------------------------
 
 
-def test_serve_prints_its_urls_serves_the_graph_and_stops_on_ctrl_c(local_counts):
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+"""~3·10¹³ solutions over the project's graph: runs for hours unless stopped."""
+
+
+def _post(url: str, field: str, text: str, timeout: float = 30) -> tuple[int, bytes]:
+    body = urllib.parse.urlencode({field: text}).encode()
+    try:
+        with _DIRECT.open(urllib.request.Request(url, data=body), timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """True once no process ``pid`` exists (its parent reaps it within moments)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_serve_is_read_only_stops_runaway_queries_and_stops_on_ctrl_c(local_counts):
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "treatykg", "serve", "--port", "0"],
+        [sys.executable, "-m", "treatykg", "serve", "--port", "0", "--timeout", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -280,24 +315,58 @@ def test_serve_prints_its_urls_serves_the_graph_and_stops_on_ctrl_c(local_counts
             assert line and time.monotonic() < deadline, "".join(lines) + process.stderr.read()
             lines.append(line)
         out = "".join(lines)
+        assert re.search(
+            r"^Oxigraph server at http://127\.0\.0\.1:\d+ \(in a temporary store, pid \d+\): "
+            r"read-only \(updates and Graph Store writes are refused\); queries stop after 1 s$",
+            out,
+            re.M,
+        ), out
         urls = dict(
             re.findall(r"^  (query|update|store):\s+(http://127\.0\.0\.1:\d+/\w+)$", out, re.M)
         )
-        assert set(urls) == {"query", "update", "store"}, out
+        assert set(urls) == {"query", "store"}, out  # no update URL: there is none to use
         pid = int(re.search(r"pid (\d+)", out).group(1))
-        served = RemoteStore(resolve_endpoint(query_url=urls["query"], update_url=urls["update"]))
+        served = RemoteStore(resolve_endpoint(query_url=urls["query"], update_url=urls["query"]))
         for graph, n in local_counts.items():
             assert served.count(graph) == n
         assert served.graphs_under(STAGING) == []
         # The union of the graphs is the default graph, as the stored queries expect.
         assert served.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"] != "0"
 
+        # Read-only: an update and a Graph Store write are refused, and change nothing.
+        update = urls["query"].replace("/query", "/update")
+        assert _post(update, "update", "DROP ALL")[0] == 403
+        put = urllib.request.Request(
+            urls["store"] + "?graph=" + urllib.parse.quote(ONTOLOGY, safe=""),
+            data=b"<https://example.org/s> <https://example.org/p> <https://example.org/o> .",
+            method="PUT",
+            headers={"Content-Type": "text/turtle"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _DIRECT.open(put, timeout=30)
+        assert refused.value.code == 403
+        assert served.count(ONTOLOGY) == local_counts[ONTOLOGY]
+
+        # A runaway query (one Oxigraph's own timeout does not stop) is stopped after the
+        # timeout and a grace second or so; the process that ran it no longer runs it.
+        started = time.monotonic()
+        status, body = _post(urls["query"], "query", CARTESIAN, timeout=60)
+        took = time.monotonic() - started
+        assert 1 <= took < 10, took
+        assert (status, body) == (503, b"query stopped: it ran past the server's 1 s timeout\n")
+        assert _gone(pid)  # the server was restarted, and it has a new pid
+        started = time.monotonic()
+        assert served.ask("ASK { ?s ?p ?o }")  # and it still answers at once, with the graph
+        assert time.monotonic() - started < 2
+        assert served.count(ONTOLOGY) == local_counts[ONTOLOGY]
+
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert process.wait(timeout=15) == 0
-        assert "stopped" in process.stderr.read()
-        time.sleep(0.1)
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)  # the server it started is gone
+        err = process.stderr.read()
+        assert "a query ran past 1 s and Oxigraph did not stop it: restarted the server" in err
+        assert err.rstrip().endswith("stopped")
+        new_pid = int(re.search(r"\(pid (\d+)\)", err).group(1))
+        assert _gone(new_pid)  # the server it started is gone
     finally:
         if process.poll() is None:
             process.kill()
@@ -331,6 +400,107 @@ def test_a_new_folder_is_bulk_loaded_and_an_existing_one_reloaded_over_http(tmp_
         assert graph_counts(running) == {**local_counts, "https://example.org/g": 1}
     finally:
         running.stop()
+    # Read-only: reloaded by a private writable server first, then served read-only.
+    running, report = serve_graph(project_files(), location=location, read_only=True)
+    try:
+        assert report.protocol.startswith("Graph Store PUT") and report.ok
+        assert graph_counts(running) == {**local_counts, "https://example.org/g": 1}
+        with pytest.raises(RemoteStoreError, match="HTTP 403"):
+            RemoteStore(running.endpoint, HttpClient(retries=0)).update("DROP ALL")
+        assert graph_counts(running) == {**local_counts, "https://example.org/g": 1}
+    finally:
+        running.stop()
+
+
+def test_a_temporary_store_is_removed_when_the_server_stops(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    running, report = serve_graph(project_files(), read_only=True)
+    try:
+        assert report.ok
+        assert running.location is not None and running.location.parent == tmp_path
+        assert (running.location / "CURRENT").is_file()
+    finally:
+        running.stop()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_what_a_killed_treatykg_left_behind_is_removed_by_the_next_command(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # a pid that no longer runs, as a killed treatykg's
+    (tmp_path / f"treatykg-serve-{ended.pid}-abc").mkdir()
+    (tmp_path / f"treatykg-serve-{ended.pid}-abc" / "CURRENT").write_text("x")
+    (tmp_path / f"treatykg-oxigraph-{ended.pid}-def.log").write_text("log")
+    alive = tmp_path / f"treatykg-serve-{os.getpid()}-ghi"  # this process runs: kept
+    alive.mkdir()
+    other = tmp_path / "someone-elses-file"  # not ours: kept
+    other.write_text("x")
+    assert main(["query", "list"]) == 0
+    err = capsys.readouterr().err
+    assert err == (
+        "treatykg: removed 2 temporary file(s) left by a treatykg process that was killed\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other.name])
+
+
+def test_serve_refuses_a_folder_that_holds_other_files(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my notes", encoding="utf-8")
+    assert main(["serve", "--port", "0", "--location", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"treatykg: error: {folder}: holds files that are not an Oxigraph store (such as "
+        "'notes.txt'); give a new or empty folder, or one that holds a store\n"
+    )
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "my notes"
+
+
+def _can_mount() -> bool:
+    if not shutil.which("unshare") or not Path("/proc/self/ns/mnt").exists():
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o ro tmpfs /mnt"],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs a private mount namespace (root, unshare)")
+@pytest.mark.parametrize(
+    ("setup", "folder"),
+    [
+        ("mount -t tmpfs -o ro tmpfs $M", "$M/new"),  # a folder to be made on a read-only fs
+        (  # an existing empty folder there
+            "mount -t tmpfs tmpfs $M && mkdir $M/empty && mount -o remount,ro $M",
+            "$M/empty",
+        ),
+    ],
+)
+def test_serve_on_a_read_only_file_system_says_so_in_one_line(tmp_path, setup, folder):
+    mount_point = tmp_path / "ro"
+    mount_point.mkdir()
+    script = (
+        f"{setup} && exec {shlex.quote(sys.executable)} -m treatykg serve --port 0 "
+        f"--location {folder}"
+    )
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        env={**os.environ, "M": str(mount_point)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    where = folder.replace("$M", str(mount_point))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"treatykg: error: {where}: cannot write a store there (read-only file system)\n"
+    )
 
 
 # --- the README's commands for other stores -----------------------------------------------------

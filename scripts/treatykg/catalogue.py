@@ -13,13 +13,22 @@ variable of the same name (``?treaty``); the default is written as a user would 
 ``--param name=``. Types are listed in ``PARAMETER_TYPES``. A query of a user's own may leave the
 default out (``name (type) — description``) to make the parameter required; stored queries give
 every default, so that ``treatykg query run-all`` can answer them all.
+
+A header may also state a rule that the parameters' values must keep together, one per
+``check`` line: ``# check: from <= to — the first year comes no later than the last``. The
+operators are ``<``, ``<=``, ``=``, ``!=``, ``>=`` and ``>``, between two parameters of the same
+type; ``<`` and its kin compare integers and dates by value and strings by code point, IRIs only
+by ``=`` and ``!=``. Values that break a check are refused before the query runs (one line, exit
+status 2), instead of answering a question that cannot have an answer with no rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +72,17 @@ _PARAM_LINE = re.compile(
     r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>[A-Za-z]+)\)(?:\s*=\s*(?P<default>.+?))?"
     r"\s+—\s+(?P<description>.+)$"
 )
+_CHECK_LINE = re.compile(
+    r"^(?P<left>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<operator><=|>=|!=|<|>|=)\s*"
+    r"(?P<right>[A-Za-z_][A-Za-z0-9_]*)\s+—\s+(?P<description>.+)$"
+)
+CHECK_OPERATORS: dict[str, Callable[[object, object], bool]] = {
+    "<": operator.lt, "<=": operator.le, "=": operator.eq,
+    "!=": operator.ne, ">=": operator.ge, ">": operator.gt,
+}  # fmt: skip
+"""The operators of a header's ``check`` line."""
+_ORDERED_TYPES = ("integer", "date", "string", "lang")
+"""Parameter types whose values ``<``, ``<=``, ``>=`` and ``>`` may compare."""
 _LANG_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -98,6 +118,39 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A rule between two parameters' values, from a header line ``# check: a <= b — why``."""
+
+    left: str
+    operator: str
+    right: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.operator} {self.right}"
+
+    def holds(self, left: ox.NamedNode | ox.Literal, right: ox.NamedNode | ox.Literal) -> bool:
+        """Return whether the two bound terms keep the rule (compared by value).
+
+        >>> Check("from", "<=", "to", "").holds(ox.Literal("1980", datatype=ox.NamedNode(
+        ...     XSD + "integer")), ox.Literal("1950", datatype=ox.NamedNode(XSD + "integer")))
+        False
+        """
+        return CHECK_OPERATORS[self.operator](_comparable(left), _comparable(right))
+
+
+def _comparable(term: ox.NamedNode | ox.Literal) -> object:
+    if isinstance(term, ox.Literal):
+        if term.datatype.value == XSD + "integer":
+            return int(term.value)
+        if term.datatype.value == XSD + "date":
+            return dt.date.fromisoformat(term.value)
+        if term.language:
+            return (term.value, term.language.lower())
+    return term.value
+
+
+@dataclass(frozen=True)
 class StoredQuery:
     """A query file with its header. ``name`` is the file name without ``.rq``."""
 
@@ -106,6 +159,7 @@ class StoredQuery:
     text: str
     header: dict[str, str] = field(default_factory=dict)
     parameters: tuple[Parameter, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def title(self) -> str:
@@ -126,11 +180,23 @@ class StoredQuery:
     def bindings(
         self, values: dict[str, str] | None = None
     ) -> dict[str, ox.NamedNode | ox.Literal]:
-        """Return every parameter's RDF term: the given value, else the header's default."""
+        """Return every parameter's RDF term: the given value, else the header's default.
+
+        Raises :class:`InputError` for an unknown parameter, a value of the wrong type, or
+        values that break one of the header's checks.
+        """
         values = dict(values or {})
         for name in values:
             self.parameter(name)
-        return {p.name: p.term(values.get(p.name)) for p in self.parameters}
+        terms = {p.name: p.term(values.get(p.name)) for p in self.parameters}
+        for check in self.checks:
+            if not check.holds(terms[check.left], terms[check.right]):
+                raise InputError(
+                    f"query {self.name} needs {check} ({check.description}); got "
+                    f"{check.left}={terms[check.left].value}, {check.right}="
+                    f"{terms[check.right].value}"
+                )
+        return terms
 
 
 def parameter_term(name: str, kind: str, raw: str) -> ox.NamedNode | ox.Literal:
@@ -204,14 +270,17 @@ def _iri_term(raw: str, bad) -> ox.NamedNode:
         raise bad(str(error)) from None
 
 
-def parse_header(text: str, source: str) -> tuple[dict[str, str], tuple[Parameter, ...]]:
-    """Read the comment header at the top of a query: its fields and its parameters.
+def parse_header(
+    text: str, source: str
+) -> tuple[dict[str, str], tuple[Parameter, ...], tuple[Check, ...]]:
+    """Read the comment header at the top of a query: its fields, parameters and checks.
 
     The header is the run of ``# key: value`` lines before the first line that is not a comment.
     A comment line without ``key:`` continues the previous field's value.
     """
     header: dict[str, str] = {}
     parameters: list[Parameter] = []
+    checks: list[tuple[int, Check]] = []
     last_key = None
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -223,7 +292,7 @@ def parse_header(text: str, source: str) -> tuple[dict[str, str], tuple[Paramete
         match = _HEADER_LINE.match(stripped)
         if match is None:
             continuation = stripped.lstrip("#").strip()
-            if last_key and last_key != "param" and continuation:
+            if last_key and last_key not in ("param", "check") and continuation:
                 header[last_key] += " " + continuation
             continue
         key, value = match["key"], match["value"].strip()
@@ -244,9 +313,43 @@ def parse_header(text: str, source: str) -> tuple[dict[str, str], tuple[Paramete
             parameters.append(
                 Parameter(param["name"], param["type"], default, param["description"])
             )
+        elif key == "check":
+            check = _CHECK_LINE.match(value)
+            if check is None:
+                raise InputError(
+                    f"{source}:{number}: a check line reads "
+                    f"'# check: name <= other — description'; got {value!r}"
+                )
+            checks.append((number, Check(**check.groupdict())))
         else:
             header[key] = value
-    return header, tuple(parameters)
+    _check_checks(checks, parameters, source)
+    return header, tuple(parameters), tuple(check for _, check in checks)
+
+
+def _check_checks(
+    checks: list[tuple[int, Check]], parameters: list[Parameter], source: str
+) -> None:
+    """Refuse a check on an undeclared parameter, or one that compares what cannot be ordered."""
+    types = {p.name: p.type for p in parameters}
+    for number, check in checks:
+        for name in (check.left, check.right):
+            if name not in types:
+                raise InputError(
+                    f"{source}:{number}: check {check} names {name!r}, which is not a parameter "
+                    f"(parameters: {', '.join(types) or 'none'})"
+                )
+        left, right = types[check.left], types[check.right]
+        if left != right:
+            raise InputError(
+                f"{source}:{number}: check {check} compares a parameter of type {left} with one "
+                f"of type {right}; compare parameters of one type"
+            )
+        if check.operator not in ("=", "!=") and left not in _ORDERED_TYPES:
+            raise InputError(
+                f"{source}:{number}: check {check}: values of type {left} are compared only "
+                "by = and !="
+            )
 
 
 def read_query_file(path: Path) -> StoredQuery:
@@ -257,8 +360,8 @@ def read_query_file(path: Path) -> StoredQuery:
         raise InputError(f"no such query file: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read query file {path}: {error}") from None
-    header, parameters = parse_header(text, str(path))
-    return StoredQuery(Path(path).stem, Path(path), text, header, parameters)
+    header, parameters, checks = parse_header(text, str(path))
+    return StoredQuery(Path(path).stem, Path(path), text, header, parameters, checks)
 
 
 def query_paths(folder: Path | None = None) -> list[Path]:

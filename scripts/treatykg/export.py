@@ -6,7 +6,9 @@ N-Triples file holding the union of the graphs for tools that know no named grap
 
 The file is written next to its final place and renamed into it only once it is complete and
 has been parsed back to the same number of statements: an existing file is replaced whole or
-left as it was.
+left as it was. An output that is a symbolic link is written through: the file it points to gets
+the new content and the link stays a link. An existing file keeps its permissions (a 0640 export
+stays 0640); a new one gets those of any new file (0644 under the usual umask).
 
 Language tags are written in lower case (``"…"@zh-hans``), as Oxigraph stores them and as
 Wikidata writes them; RDF compares language tags without regard to case, so ``zh-Hans`` in
@@ -16,6 +18,7 @@ graph/*.ttl and ``zh-hans`` here are the same tag.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -116,8 +119,24 @@ def export(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return report
-    _write_atomically(target, data)
+    _write_atomically(_through_links(target), data)
     return report
+
+
+def _through_links(target: Path) -> Path:
+    """Return the file that ``target`` names once symbolic links are followed.
+
+    Replacing the link itself (by a rename onto its name) would turn it into a plain file and
+    leave the file it points to stale; the new content belongs in that file.
+    """
+    if not target.is_symlink():
+        return target
+    final = Path(os.path.realpath(target))
+    if final.is_dir():
+        raise InputError(f"{target}: links to a folder ({final}); give a file name")
+    if not final.parent.is_dir():
+        raise InputError(f"{target}: links to {final}, in no such folder {final.parent}")
+    return final
 
 
 def _check_round_trip(data: bytes, name: str, statements: int) -> None:
@@ -138,7 +157,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a dump is not
+        os.chmod(temporary, _mode_for(target))  # mkstemp makes it private
         os.replace(temporary, target)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
@@ -146,6 +165,14 @@ def _write_atomically(target: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """Return the permissions the written file gets: the existing file's, else a new file's."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
 
 
 def _umask() -> int:

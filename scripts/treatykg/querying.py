@@ -174,14 +174,44 @@ def query_form(text: str) -> tuple[str | None, int]:
     return None, -1
 
 
+_UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
+)
+"""The words a SPARQL 1.1 Update operation opens with (after its PREFIX and BASE lines)."""
+
+
+def update_keyword(text: str) -> tuple[str, int] | None:
+    """Return the keyword that makes ``text`` a SPARQL Update, and its position; None if not.
+
+    >>> update_keyword('PREFIX x: <http://x/> # SELECT\\nINSERT DATA { x:a x:b "SELECT" }')
+    ('INSERT', 31)
+    >>> update_keyword('SELECT * { ?s ?p "DELETE" }') is None
+    True
+    """
+    for token, position, depth in _keywords_and_braces(text):
+        if depth == 0 and token in ("PREFIX", "BASE"):
+            continue
+        return (token, position) if depth == 0 and token in _UPDATE_KEYWORDS else None
+    return None
+
+
 def check_syntax(text: str, source: str) -> str:
     """Parse the query and return its form (SELECT, ASK, CONSTRUCT or DESCRIBE).
 
+    A SPARQL Update (INSERT, DELETE, LOAD...) is refused with an :class:`InputError` that says
+    so: treatykg answers questions and never changes a store through a query.
     Raises :class:`QuerySyntaxError` with the line and column of the first error. pyoxigraph
     parses the query by answering it on an empty store, which would call every SERVICE it names:
     the query is checked with each ``SERVICE [SILENT]`` written as ``GRAPH`` (the same grammar,
     padded to the same length), so that no endpoint is asked and positions do not move.
     """
+    update = update_keyword(text)
+    if update is not None:
+        line, column = _line_and_column(text, update[1])
+        raise InputError(
+            f"{source}: is a SPARQL Update ({update[0]} at line {line}, column {column}); "
+            "updates are not run: give a SELECT, ASK, CONSTRUCT or DESCRIBE query"
+        )
     try:
         result = ox.Store().query(_without_services(text))
     except SyntaxError as error:

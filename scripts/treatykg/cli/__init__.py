@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from treatykg import __version__
+from treatykg import __version__, tempfiles
 from treatykg.errors import TreatyKGError
 
 COMMAND_MODULES = ["validate", "query", "store", "link", "export"]
@@ -44,6 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tidy_after_killed_runs() -> None:
+    """Remove what treatykg processes killed outright (SIGKILL) left in the temporary folder."""
+    removed = tempfiles.remove_stale()
+    if removed:
+        print(
+            f"treatykg: removed {len(removed)} temporary file(s) left by a treatykg process "
+            "that was killed",
+            file=sys.stderr,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     # Library warnings (rdflib, pyshacl) go through logging; keep them off the user's terminal
@@ -54,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    _tidy_after_killed_runs()
     try:
         return int(args.func(args))
     except TreatyKGError as error:

@@ -7,8 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from treatykg import remote_store, server
-from treatykg.errors import InputError
+from treatykg import query_guard, remote_store, server
 from treatykg.remote_store import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 _CREDENTIALS_HELP = (
@@ -103,7 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Start an Oxigraph server on 127.0.0.1 with the ontology and the graph loaded (one "
             "named graph per source; queries see their union as the default graph), print its "
-            "query, update and store URLs, and stop it cleanly on Ctrl-C."
+            "URLs, and stop it cleanly on Ctrl-C. It is read-only by default, as a published "
+            "dataset's endpoint is (updates and Graph Store writes are refused with HTTP 403), "
+            "and stops any query that runs longer than --timeout."
         ),
     )
     serve.add_argument(
@@ -116,7 +117,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--location",
         type=Path,
         metavar="DIR",
-        help="keep the store on disk in DIR (default: in memory)",
+        help="keep the store on disk in DIR: a new or empty folder, or one holding a store "
+        "(default: in memory)",
+    )
+    serve.add_argument(
+        "--timeout",
+        type=float,
+        default=server.DEFAULT_QUERY_TIMEOUT,
+        metavar="SECONDS",
+        help="stop any query that runs longer than this (default: %(default)g)",
+    )
+    access = serve.add_mutually_exclusive_group()
+    access.add_argument(
+        "--read-only",
+        dest="read_only",
+        action="store_true",
+        default=True,
+        help="serve queries only: /update and Graph Store writes answer 403 (the default)",
+    )
+    access.add_argument(
+        "--writable",
+        dest="read_only",
+        action="store_false",
+        help="also accept SPARQL updates and Graph Store writes (e.g. for treatykg load)",
     )
     serve.set_defaults(func=run_serve)
 
@@ -160,33 +183,43 @@ def run_load(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     """Start the server, load the graph, print the URLs, wait for Ctrl-C."""
     port = server.check_port(args.port)
-    if args.location is not None and args.location.exists() and not args.location.is_dir():
-        raise InputError(f"{args.location}: not a folder")
+    timeout = server.check_timeout(args.timeout)
     sources = _sources([])
+    guard = query_guard.QueryGuard(port=port, timeout=timeout)  # takes the port, or says why not
     oxigraph: server.OxigraphServer | None = None
     # SIGTERM (from `kill`, a service manager) stops the server as Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        oxigraph, report = server.serve_graph(sources, location=args.location, port=port)
+        oxigraph, report = server.serve_graph(
+            sources, location=args.location, read_only=args.read_only, timeout=timeout
+        )
         print(report.table())
-        where = f"on disk in {args.location}" if args.location else "in memory"
+        guard.start(oxigraph)
+        where = f"on disk in {args.location}" if args.location else "in a temporary store"
+        mode = (
+            "read-only (updates and Graph Store writes are refused)"
+            if args.read_only
+            else "writable (accepts updates and Graph Store writes)"
+        )
         print(
-            f"Oxigraph server at {oxigraph.base_url} ({where}, pid {oxigraph.pid})\n"
-            f"  query:  {oxigraph.query_url}\n"
-            f"  update: {oxigraph.update_url}\n"
-            f"  store:  {oxigraph.store_url}\n"
-            f"Try: treatykg query run-all --endpoint {oxigraph.query_url}\n"
+            f"Oxigraph server at {guard.base_url} ({where}, pid {oxigraph.pid}): {mode}; "
+            f"queries stop after {timeout:g} s\n"
+            f"  query:  {guard.query_url}\n"
+            + ("" if args.read_only else f"  update: {guard.update_url}\n")
+            + f"  store:  {guard.store_url}\n"
+            f"Try: treatykg query run-all --endpoint {guard.query_url}\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
-        status = oxigraph.wait()
-        raise server.ServerError(f"the oxigraph server stopped by itself (exit status {status})")
+        raise server.ServerError(guard.wait())
     except KeyboardInterrupt:
+        guard.stop()
         if oxigraph is not None:
             oxigraph.stop()
         print("stopped", file=sys.stderr, flush=True)
         return 0
     finally:
+        guard.stop()
         if oxigraph is not None:
             oxigraph.stop()
         signal.signal(signal.SIGTERM, previous)
