@@ -142,14 +142,24 @@ def test_a_fact_of_the_article_is_in_its_graph(store, fact, pattern):
     assert _ask(store, pattern), fact
 
 
-def test_the_article_s_eight_categories_are_concepts(text, store):
+def test_the_article_s_eight_categories_are_the_article_s_concepts(text, store):
     categories = re.findall(r"\[Category:([^\]]+)\]", text)
     assert len(categories) == 8
     query = f"""{PREFIXES}
         SELECT ?page WHERE {{ GRAPH <{ZHWIKI}> {{
-            treaty:treaty-1950 tkg:inCategory ?concept . ?concept tkg:wikipediaPage ?page
+            source:zhwiki-article tkg:inCategory ?concept . ?concept tkg:wikipediaPage ?page
         }} }}"""
     pages = {s["page"].value for s in store.query(query)}
     assert pages == {
         "https://zh.wikipedia.org/wiki/" + quote(f"Category:{c}", safe=":") for c in categories
     }
+
+
+def test_the_copy_of_the_article_is_pinned_by_its_hash(store):
+    """No revision id is recorded for the copy in docs/sources; its SHA-256 in the graph pins it."""
+    import hashlib
+
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    query = f"""{PREFIXES} PREFIX schema: <https://schema.org/>
+        SELECT ?h WHERE {{ GRAPH ?g {{ source:zhwiki-article schema:sha256 ?h }} }}"""
+    assert [s["h"].value for s in store.query(query)] == [digest]
