@@ -45,6 +45,21 @@ def test_malformed_turtle_in_a_real_process_prints_no_traceback(bad_file, tmp_pa
     assert re.fullmatch(r"treatykg: error: .*bad\.ttl:3:11: [^\n]+\n", result.stderr), result.stderr
 
 
+def test_a_library_warning_does_not_reach_the_terminal(tmp_path):
+    # rdflib warns "Parsing weird boolean" through Python's warnings, which printed two lines
+    # (one of them its own source code) on stderr; found by tests/test_properties.py.
+    data = tmp_path / "weird.ttl"
+    data.write_text(
+        '<https://example.org/a> <https://example.org/b> "yes"^^'
+        "<http://www.w3.org/2001/XMLSchema#boolean> .\n",
+        encoding="utf-8",
+    )
+    result = run_treatykg("validate", str(data), cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Warning" not in result.stderr and "warnings.warn" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_missing_file_exits_2_naming_it(tmp_path, capsys):
     missing = tmp_path / "no-such-file.ttl"
     assert main(["validate", str(missing)]) == 2

@@ -341,6 +341,10 @@ def test_a_missing_file_is_one_line(tmp_path, capsys):
     [
         ("number=six", "parameter 'number' expects an integer such as 1 or 42; got 'six'"),
         ("lang=zh Hans", "parameter 'lang' expects a language tag"),
+        # A one-letter tag matches the pattern but is no BCP 47 tag (a traceback before; found
+        # by tests/test_properties.py).
+        ("lang=A", "parameter 'lang' expects a language tag such as en, zh-Hans, zh-Hant or ru; "
+                   "got 'A' (The given language subtag is invalid)"),
         ("treaty=treaty 1950", "parameter 'treaty' expects an IRI"),
         ("treaty=traety:treaty-1950", "unknown prefix 'traety' (known: article, claim"),
         ("treaty=mailto:someone@example.org", "unknown prefix 'mailto'"),
@@ -380,6 +384,24 @@ def test_a_bad_date_names_the_parameter_and_the_type(tmp_path, capsys):
     assert run_own(tmp_path, text, "--param", "day=1950-02-30")[0] == 2
     err = one_error_line(capsys.readouterr().err)
     assert "parameter 'day' expects a date as YYYY-MM-DD (e.g. 1950-02-14); got '1950-02-30'" in err
+
+
+def test_a_text_with_a_one_letter_language_tag_is_refused_in_one_line(tmp_path, capsys):
+    text = "# title: x\n# param: name (langString) — a name\nSELECT ?name WHERE {}\n"
+    assert run_own(tmp_path, text, "--param", "name=日本@A")[0] == 2
+    assert "parameter 'name' expects a text with a language tag" in one_error_line(
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_value_that_is_not_utf8_is_refused_in_one_line(engine, tmp_path, capsys):
+    # `--param name=$'\xff'` reaches Python as a lone surrogate; it used to end in a traceback
+    # (found by tests/test_properties.py).
+    text = "# title: x\n# param: name (string) — a name\nSELECT ?name WHERE {}\n"
+    assert run_own(tmp_path, text, "--param", "name=caf\udce9", "--engine", engine)[0] == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert "parameter 'name' expects a string; got 'caf\\udce9' (not UTF-8 text)" in err
 
 
 # --- injection: a value is one term, or refused ------------------------------------------------
@@ -500,6 +522,22 @@ def test_a_server_url_without_its_query_path_is_named_as_such(graph_server, caps
 def test_an_endpoint_that_is_not_a_url_is_one_line(capsys):
     assert main(["query", "run", "timeline", "--endpoint", "localhost:7878"]) == 2
     assert "is not an http(s) URL" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        # Found by tests/test_properties.py: each of these ended in a traceback.
+        ("http://127.0.0.1:7878;/query", "is not an http(s) URL (bad port)"),
+        ("http://127.0.0.1:99999/query", "is not an http(s) URL (bad port)"),
+        ("http://[::1/query", "is not an http(s) URL (bad host)"),
+        ("http://例子.测试/query", "write its host name in ASCII"),
+        ("http://127.0.0.1 :7878/query", "(it holds white space)"),
+    ],
+)
+def test_a_malformed_endpoint_url_is_one_line(url, message, capsys):
+    assert main(["query", "run", "timeline", "--endpoint", url]) == 2
+    assert message in one_error_line(capsys.readouterr().err)
 
 
 def test_engine_and_endpoint_together_are_refused(capsys):

@@ -516,6 +516,12 @@ def test_a_silent_endpoint_times_out(capsys):
             ["--endpoint", "http://127.0.0.1:99999"],
             "bad endpoint URL 'http://127.0.0.1:99999': bad port",
         ),
+        # A traceback before (found by tests/test_properties.py).
+        (
+            ["--endpoint", "http://127.0.0.1:7878["],
+            "bad endpoint URL 'http://127.0.0.1:7878[': bad host",
+        ),
+        (["--endpoint", "http://u:p@[::1/"], "bad endpoint URL 'http://***@[::1/': bad host"),
         (["--query-url", "http://127.0.0.1:1/q"], "give --endpoint URL"),
         (
             ["--endpoint", "http://127.0.0.1:1", "--graph", "not an IRI"],

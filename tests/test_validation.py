@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from treatykg.cli import main
+from treatykg.errors import InputError
 from treatykg.validation import validate
 
 SHAPES = """\
@@ -134,3 +136,97 @@ def test_the_same_input_gives_the_same_report(tmp_path, shapes):
     second = validate([data], [shapes], with_ontology=False)
     assert first.to_json() == second.to_json()
     assert first.to_text() == second.to_text()
+
+
+# --- both engines ----------------------------------------------------------------------------
+
+ENGINES = ["oxigraph", "pyshacl"]
+WELL_TYPED = "https://w3id.org/treatykg/ontology#WellTypedLiteral"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_ill_typed_literal_is_reported_even_without_a_shape(tmp_path, shapes, engine):
+    text = GOOD + 'ex:a ex:born "abc"^^xsd:date ; ex:count "12x"^^xsd:integer .\n'
+    report = validate([_data(tmp_path, text)], [shapes], with_ontology=False, engine=engine)
+    assert report.conforms is False
+    found = [
+        (r.focus_node, r.path, r.value, r.source_constraint_component, r.severity)
+        for r in report.results
+    ]
+    assert found == [
+        (EX + "a", EX + "born", "abc", WELL_TYPED, "Violation"),
+        (EX + "a", EX + "count", "12x", WELL_TYPED, "Violation"),
+    ]
+    assert report.results[0].message == '"abc" is not a valid xsd:date: an ill-typed literal'
+    assert '  value:   "12x"^^xsd:integer' in report.to_text()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_literal_the_store_would_rewrite_is_judged_as_written(tmp_path, engine):
+    shapes = tmp_path / "count.ttl"
+    shapes.write_text(
+        SHAPES.replace("sh:datatype xsd:date", "sh:datatype xsd:nonNegativeInteger"),
+        encoding="utf-8",
+    )
+    # "5"^^xsd:int is an integer but not an xsd:nonNegativeInteger; "-1" is ill-typed as one;
+    # "007" is a well-typed one. A store that keeps values would call all three integers.
+    text = """\
+@prefix ex: <https://example.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:a a ex:Thing ; ex:name "A" ; ex:note "n" ; ex:date "5"^^xsd:int .
+ex:b a ex:Thing ; ex:name "B" ; ex:note "n" ; ex:date "-1"^^xsd:nonNegativeInteger .
+ex:c a ex:Thing ; ex:name "C" ; ex:note "n" ; ex:date "007"^^xsd:nonNegativeInteger .
+"""
+    report = validate([_data(tmp_path, text)], [shapes], with_ontology=False, engine=engine)
+    found = [(r.focus_node, r.value, r.value_display) for r in report.results]
+    assert found == [
+        (EX + "a", "5", '"5"^^xsd:int'),
+        (EX + "b", "-1", '"-1"^^xsd:nonNegativeInteger'),
+    ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_file_without_triples_is_refused(tmp_path, shapes, engine):
+    empty = _data(tmp_path, "@prefix ex: <https://example.org/> .\n# nothing else\n")
+    with pytest.raises(InputError, match=r"data\.ttl: holds no triples"):
+        validate([empty], [shapes], with_ontology=False, engine=engine)
+
+
+def test_shapes_the_fast_engine_does_not_compile_are_checked_by_pyshacl(tmp_path):
+    shapes = tmp_path / "equals.ttl"
+    shapes.write_text(
+        SHAPES.replace("sh:maxCount 1 ;\n", "sh:maxCount 1 ; sh:equals ex:date ;\n", 1),
+        encoding="utf-8",
+    )
+    report = validate([_data(tmp_path, BAD)], [shapes], with_ontology=False)
+    assert report.engine == "pyshacl"
+    assert "sh:equals" in report.note
+    assert not report.conforms
+
+
+def test_an_unknown_engine_is_refused(tmp_path, shapes):
+    with pytest.raises(InputError, match="unknown validation engine"):
+        validate([_data(tmp_path, GOOD)], [shapes], with_ontology=False, engine="jena")
+
+
+def test_the_command_refuses_an_empty_file_in_one_line(tmp_path, capsys):
+    empty = _data(tmp_path, "")
+    assert main(["validate", str(empty)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err
+        == f"treatykg: error: {empty}: holds no triples, so there is nothing to validate\n"
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_command_takes_an_engine_and_reports_progress_on_request(tmp_path, capsys, engine):
+    bad = _data(
+        tmp_path,
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        '<https://example.org/x> <https://example.org/d> "1950-13-45"^^xsd:date .\n',
+    )
+    assert main(["validate", str(bad), "--engine", engine, "--format", "json", "--progress"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [r["source_constraint_component"] for r in data["results"]] == [WELL_TYPED]

@@ -215,19 +215,22 @@ def parameter_term(name: str, kind: str, raw: str) -> ox.NamedNode | ox.Literal:
         detail = f" ({reason})" if reason else ""
         return InputError(f"parameter {name!r} expects {expected}; got {raw!r}{detail}")
 
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # bytes of a command line that is not UTF-8 ("\xff" -> "\udcff")
+        raise bad("not UTF-8 text") from None
     if kind == "IRI":
         return _iri_term(raw, bad)
     if kind == "string":
         return ox.Literal(raw)
     if kind == "lang":
-        if not _LANG_TAG.match(raw):
-            raise bad()
+        _tagged("", raw, bad)
         return ox.Literal(raw)
     if kind == "langString":
         text, at, lang = raw.rpartition("@")
-        if not at or not _LANG_TAG.match(lang):
+        if not at:
             raise bad()
-        return ox.Literal(text, language=lang)
+        return _tagged(text, lang, bad)
     if kind == "integer":
         if not _INTEGER.match(raw.strip()):
             raise bad()
@@ -243,6 +246,17 @@ def parameter_term(name: str, kind: str, raw: str) -> ox.NamedNode | ox.Literal:
     raise InputError(
         f"parameter {name!r} has unknown type {kind!r}; known: {', '.join(PARAMETER_TYPES)}"
     )
+
+
+def _tagged(text: str, lang: str, bad) -> ox.Literal:
+    """Return ``text@lang``, refusing a tag that is not BCP 47 (``A`` passes the pattern but no
+    language is written with one letter: pyoxigraph refuses it, and so must we, in one line)."""
+    if not _LANG_TAG.match(lang):
+        raise bad()
+    try:
+        return ox.Literal(text, language=lang)
+    except ValueError as error:
+        raise bad(str(error)) from None
 
 
 def _iri_term(raw: str, bad) -> ox.NamedNode:

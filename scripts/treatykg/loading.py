@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -126,6 +126,19 @@ def _parse_error(path: Path, error: SyntaxError) -> ParseError:
     return ParseError(path, line, column, what)
 
 
+def _format_of(file: Path) -> ox.RdfFormat:
+    """Return the RDF format of a file by its extension; raise InputError if it cannot be read."""
+    if not file.exists():
+        raise InputError(f"{file}: no such file")
+    if not file.is_file():
+        raise InputError(f"{file}: not a file")
+    rdf_format = RDF_FORMATS.get(file.suffix.lower())
+    if rdf_format is None:
+        known = ", ".join(RDF_FORMATS)
+        raise InputError(f"{file}: unknown RDF file extension (expected one of {known})")
+    return rdf_format
+
+
 def parse_file(path: Path | str) -> list[ox.Quad]:
     """Parse one RDF file strictly with pyoxigraph and return its triples (as default-graph quads).
 
@@ -137,14 +150,7 @@ def parse_file(path: Path | str) -> list[ox.Quad]:
     :class:`InputError` for a missing or unreadable file or an unknown extension.
     """
     file = Path(path)
-    if not file.exists():
-        raise InputError(f"{file}: no such file")
-    if not file.is_file():
-        raise InputError(f"{file}: not a file")
-    rdf_format = RDF_FORMATS.get(file.suffix.lower())
-    if rdf_format is None:
-        known = ", ".join(RDF_FORMATS)
-        raise InputError(f"{file}: unknown RDF file extension (expected one of {known})")
+    rdf_format = _format_of(file)
     try:
         return list(
             ox.parse(
@@ -158,6 +164,55 @@ def parse_file(path: Path | str) -> list[ox.Quad]:
         raise _parse_error(file, error) from None
     except OSError as error:
         raise InputError(f"{file}: {error.strerror or error}") from None
+
+
+def load_validation_store(
+    files: Iterable[Path | str],
+    progress: Callable[[int, Path], None] | None = None,
+) -> tuple[ox.Store, object, dict[Path, int]]:
+    """Return a store holding the union of ``files`` in its default graph (what SHACL
+    validates), the notes on its typed literals, and the number of triples of each file.
+
+    Parsing streams: the triples go into the store in batches, so the memory beyond the
+    store's own is bounded. ``progress(triples so far, file)`` is called after each batch.
+    The notes (:class:`treatykg.shacl_sparql.LiteralNotes`) keep every literal the store does
+    not keep as written, and every ill-typed one.
+    """
+    from treatykg.shacl_sparql import LiteralChecker
+
+    store = ox.Store()
+    checker = LiteralChecker()
+    counts: dict[Path, int] = {}
+    total = 0
+    for spec in files:
+        path = Path(spec)
+        rdf_format = _format_of(path)
+        count = 0
+        batch: list[ox.Quad] = []
+        try:
+            for quad in ox.parse(
+                path=path, format=rdf_format, rename_blank_nodes=True, without_named_graphs=True
+            ):
+                checker.add(quad)
+                batch.append(quad)
+                if len(batch) >= 100_000:
+                    store.extend(batch)
+                    count += len(batch)
+                    batch = []
+                    if progress is not None:
+                        progress(total + count, path)
+        except SyntaxError as error:
+            raise _parse_error(path, error) from None
+        except OSError as error:
+            raise InputError(f"{path}: {error.strerror or error}") from None
+        store.extend(batch)
+        count += len(batch)
+        total += count
+        counts[path] = count
+        if progress is not None:
+            progress(total, path)
+    checker.flush()
+    return store, checker.notes, counts
 
 
 def _with_graphs(files: Iterable[FileSpec] | None) -> list[tuple[Path, str]]:

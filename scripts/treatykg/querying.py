@@ -15,11 +15,13 @@ In the union, a triple stated by two sources is seen twice: queries that count u
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
 import re
 import unicodedata
 import urllib.error
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -401,8 +403,7 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
     import SPARQLWrapper as sw
     from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, SPARQLWrapperException
 
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise InputError(f"endpoint {url!r} is not an http(s) URL")
+    _check_endpoint_url(url)
     client = sw.SPARQLWrapper(url)
     client.setMethod(sw.POST)
     client.setTimeout(int(timeout))
@@ -427,7 +428,7 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
     except SPARQLWrapperException as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"SPARQL endpoint {url} refused the query: {first}") from None
-    except (OSError, ValueError) as error:  # timeouts, refused connections, bad URLs
+    except (OSError, ValueError, http.client.HTTPException) as error:  # timeouts, refusals
         raise InputError(f"cannot reach SPARQL endpoint {url}: {error}") from None
     try:
         if graph_form:
@@ -440,6 +441,31 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
             f"SPARQL endpoint {url} sent an answer that cannot be read: {error}"
         ) from None
     return _answer_from_oxigraph(result, form)
+
+
+def _check_endpoint_url(url: str) -> None:
+    """Refuse, in one line, an endpoint that is not an http(s) URL with a host and a port number.
+
+    >>> _check_endpoint_url("http://127.0.0.1:78;/q")
+    Traceback (most recent call last):
+    ...
+    treatykg.errors.InputError: endpoint 'http://127.0.0.1:78;/q' is not an http(s) URL (bad port)
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError as error:
+        reason = "bad port" if "port" in str(error).lower() else "bad host"
+        raise InputError(f"endpoint {url!r} is not an http(s) URL ({reason})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InputError(f"endpoint {url!r} is not an http(s) URL")
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        raise InputError(f"endpoint {url!r} is not an http(s) URL (it holds white space)")
+    if not parts.netloc.isascii():
+        raise InputError(
+            f"endpoint {url!r}: write its host name in ASCII (an international name in its "
+            "xn-- form)"
+        )
 
 
 # --- writing answers -----------------------------------------------------------------------------

@@ -11,8 +11,6 @@ uses for dates of month or year precision) and would report them as ill-typed.
 
 from __future__ import annotations
 
-import owlrl
-from owlrl.Namespaces import ERRNS
 from rdflib import OWL, RDF, Graph
 
 
@@ -22,6 +20,9 @@ def owl_rl_inconsistencies(graph: Graph) -> list[str]:
     ``graph`` is not changed. Each message is owlrl's own, plus one line per resource that
     the closure puts in ``owl:Nothing``.
     """
+    import owlrl  # imported here: only --owl-rl needs it
+    from owlrl.Namespaces import ERRNS
+
     closure = Graph()
     for triple in graph:
         closure.add(triple)

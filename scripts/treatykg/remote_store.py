@@ -38,6 +38,7 @@ import json
 import math
 import netrc
 import os
+import re
 import secrets
 import socket
 import ssl
@@ -121,7 +122,10 @@ def redact(url: str) -> str:
     >>> redact("http://example.org/sparql")
     'http://example.org/sparql'
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://host:1[": no netloc to take apart, but hide what looks like one
+        return re.sub(r"//[^/]*@", "//***@", url)
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
@@ -145,8 +149,9 @@ def check_url(url: str, what: str = "endpoint") -> str:
     try:
         parts = urlsplit(text)
         port = parts.port  # raises ValueError on a bad port
-    except ValueError:
-        raise InputError(f"bad {what} URL {redact(text)!r}: bad port") from None
+    except ValueError as error:
+        reason = "bad port" if "port" in str(error).lower() else "bad host"
+        raise InputError(f"bad {what} URL {redact(text)!r}: {reason}") from None
     if (
         parts.scheme not in ("http", "https")
         or not parts.hostname

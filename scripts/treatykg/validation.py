@@ -1,5 +1,14 @@
 """SHACL validation of the graph (or of a user's files) against ``shapes/``.
 
+Two engines give the same report. The default, ``oxigraph``, loads the data into a pyoxigraph
+store and runs the shapes compiled to SPARQL (:mod:`treatykg.shacl_sparql`); where the shapes
+use a feature it does not compile, it hands over to ``pyshacl``, the reference engine, which
+can also be chosen (``engine="pyshacl"``, ``treatykg validate --engine pyshacl``).
+
+Both also report every ill-typed literal in the data (``"abc"^^xsd:date``, ``"12x"^^xsd:integer``)
+that no shape already reports, as a violation of ``tkg:WellTypedLiteral``: one result per
+literal, naming its subject, predicate and value.
+
 The data graph is the union of the ontology and the data: SHACL follows ``rdfs:subClassOf``
 in the data graph for ``sh:targetClass`` and ``sh:class``, so the class hierarchy must be there,
 and a user's extension file is checked against the project's vocabulary.
@@ -13,14 +22,15 @@ make the graph non-conforming: only ``sh:Violation`` results do.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable
+import sys
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import pyshacl
-import pyshacl.errors
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
@@ -79,8 +89,19 @@ class Report:
 
     conforms: bool
     results: list[Result]
-    graph: Graph = field(repr=False)
-    """pyshacl's validation report graph (what :meth:`to_turtle` writes)."""
+    _graph: Graph | None = field(default=None, repr=False)
+    _build_graph: Callable[[], Graph] | None = field(default=None, repr=False, compare=False)
+    engine: str = "pyshacl"
+    """The engine that produced the report: ``oxigraph`` or ``pyshacl``."""
+    note: str | None = None
+    """Why the run fell back to pyshacl, if it did."""
+
+    @property
+    def graph(self) -> Graph:
+        """The SHACL validation report graph (what :meth:`to_turtle` writes), built on demand."""
+        if self._graph is None:
+            self._graph = self._build_graph() if self._build_graph else Graph()
+        return self._graph
 
     def count(self, severity: str) -> int:
         """Return the number of results of a severity (``Violation``, ``Warning``, ``Info``)."""
@@ -217,40 +238,149 @@ def _results(graph: Graph) -> list[Result]:
     return sorted(results, key=Result.sort_key)
 
 
+ENGINES = ("oxigraph", "pyshacl")
+"""The validation engines: the SPARQL-compiled fast path and the reference."""
+
+
 def validate(
     data_files: Iterable[Path | str] | None = None,
     shape_files: Iterable[Path | str] | None = None,
     *,
     with_ontology: bool = True,
     owl_rl: bool = False,
+    engine: str = "oxigraph",
+    progress: bool = False,
 ) -> Report:
     """Validate data against SHACL shapes and return a :class:`Report`.
 
     ``data_files`` None means the project's ontology and graph; given files are validated
-    together with ``ontology/`` (unless ``with_ontology`` is false). ``shape_files`` None means
-    ``shapes/*.ttl``. ``owl_rl`` also checks the data's consistency under the OWL 2 RL rules
-    (:mod:`treatykg.reasoning`); each inconsistency becomes a violation whose constraint
-    component is ``tkg:OwlRlConsistency``. Raises :class:`InputError`/:class:`ParseError` for
-    bad files.
+    together with ``ontology/`` (unless ``with_ontology`` is false), and each must hold at least
+    one triple. ``shape_files`` None means ``shapes/*.ttl``. ``owl_rl`` also checks the data's
+    consistency under the OWL 2 RL rules (:mod:`treatykg.reasoning`); each inconsistency
+    becomes a violation whose constraint component is ``tkg:OwlRlConsistency``. ``engine`` is
+    ``oxigraph`` (SPARQL on pyoxigraph, falling back to pyshacl for shapes it does not compile)
+    or ``pyshacl``. ``progress`` prints a line on stderr now and then once the work has taken
+    more than a second. Raises :class:`InputError`/:class:`ParseError` for bad files.
 
     >>> report = validate()
     >>> report.conforms  # doctest: +SKIP
     True
     """
+    if engine not in ENGINES:
+        raise InputError(f"unknown validation engine {engine!r} (expected one of {ENGINES})")
+    user_files: list[Path] = []
     if data_files is None:
         files: list[Path] = [path for path, _graph in loading.project_files()]
     else:
         # The user's files first, so that an error in them is the one reported.
-        files = [Path(f) for f in data_files]
+        user_files = [Path(f) for f in data_files]
+        files = list(user_files)
         if with_ontology:
             given = {f.resolve() for f in files}
             files += [f for f in loading.ontology_files() if f.resolve() not in given]
     shapes_list = list(shape_files) if shape_files is not None else loading.shape_files()
+    reporter = _Progress(progress)
 
+    if engine == "oxigraph":
+        from treatykg import shacl_sparql
+
+        store, notes, counts = loading.load_validation_store(files, reporter.parsed)
+        _refuse_empty(user_files, counts)
+        try:
+            shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
+            if isinstance(compiler, shacl_sparql.Unsupported):
+                raise compiler
+            raw = compiler.run(store, notes, reporter.checked)
+        except shacl_sparql.Unsupported as error:
+            note = f"the shapes use {error}, which the oxigraph engine does not compile"
+            reporter.done()
+            report = _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
+            report.note = note
+            return report
+        inconsistencies = owl_rl_inconsistencies(loading.merged_graph(files)) if owl_rl else []
+        ill = [
+            (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
+            for s, p, o in shacl_sparql.ill_typed_results(notes)
+        ]
+        reporter.done()
+        return _report_from_raw(raw, shapes, ill, inconsistencies)
+    counts = {}
+    if user_files:
+        for path in user_files:
+            counts[path] = len(loading.parse_file(path))
+        _refuse_empty(user_files, counts)
+    return _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
+
+
+def _file_key(path: Path | str) -> tuple[str, int, int]:
+    stat = Path(path).stat()
+    return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_shapes(keys: tuple[tuple[str, int, int], ...]) -> tuple[Graph, object]:
+    """Return the shapes graph and its compiled form (or the Unsupported error), kept per
+    process for the same files unchanged: a test session validates many small files."""
+    from treatykg import shacl_sparql
+
+    shapes = loading.merged_graph([key[0] for key in keys])
+    try:
+        return shapes, shacl_sparql.Compiler(shapes)
+    except shacl_sparql.Unsupported as error:
+        return shapes, error
+
+
+def _refuse_empty(user_files: list[Path], counts: dict[Path, int]) -> None:
+    for path in user_files:
+        if counts.get(path, 0) == 0:
+            raise InputError(f"{path}: holds no triples, so there is nothing to validate")
+
+
+class _Progress:
+    """Prints a progress line on stderr every second, once the work has taken a second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.last = self.start
+        self.printed = False
+
+    def _say(self, text: str) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.start < 1.0 or now - self.last < 1.0:
+            return
+        self.last = now
+        self.printed = True
+        print(f"treatykg: validate: {text} ({now - self.start:.0f} s)", file=sys.stderr, flush=True)
+
+    def parsed(self, triples: int, path: Path) -> None:
+        self._say(f"{triples:,} triples read ({path.name})")
+
+    def checked(self, done: int, total: int) -> None:
+        self._say(f"{done}/{total} shapes checked")
+
+    def done(self) -> None:
+        if self.printed:
+            print(
+                f"treatykg: validate: done in {time.monotonic() - self.start:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.printed = False
+
+
+def _validate_with_pyshacl(
+    files: list[Path], shapes_list: list, owl_rl: bool, reporter: _Progress
+) -> Report:
     data = loading.merged_graph(files)
     shapes = loading.merged_graph(shapes_list)
     # Before SHACL, which (inplace) may add to `data`.
     inconsistencies = owl_rl_inconsistencies(data) if owl_rl else []
+    ill = [(s, p, o) for s, p, o in data if isinstance(o, Literal) and o.ill_typed]
+    import pyshacl  # imported here: it takes a third of a second, and the fast path needs none
+    import pyshacl.errors
+
+    reporter._say("checking the shapes with pyshacl")
     try:
         with loading.quiet_literal_warnings():
             conforms, report_graph, _text = pyshacl.validate(
@@ -265,16 +395,154 @@ def validate(
         raise InputError(f"the shapes cannot be used: {error.message}") from None
     except RecursionError:
         raise TreatyKGError("SHACL validation failed: recursive shapes") from None
+    reporter.done()
+    _add_ill_typed(report_graph, ill)
     for message in inconsistencies:
         _add_inconsistency(report_graph, message)
-    if inconsistencies:
-        report = report_graph.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
-        report_graph.set((report, SH.conforms, Literal(False)))
-    return Report(
-        conforms=bool(conforms) and not inconsistencies,
-        results=_results(report_graph),
-        graph=report_graph,
+    results = _results(report_graph)
+    conforms = not any(r.severity == "Violation" for r in results)
+    report = report_graph.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
+    report_graph.set((report, SH.conforms, Literal(conforms)))
+    return Report(conforms=conforms, results=results, _graph=report_graph, engine="pyshacl")
+
+
+WELL_TYPED_LITERAL = TKG.WellTypedLiteral
+"""The constraint component named by results for ill-typed literals found anywhere."""
+
+
+def _add_ill_typed(report_graph: Graph, ill: list) -> None:
+    """Add a violation per ill-typed literal that no result already names."""
+    named = {
+        (report_graph.value(r, SH.focusNode), report_graph.value(r, SH.value))
+        for r in report_graph.subjects(RDF.type, SH.ValidationResult)
+    }
+    report = report_graph.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
+    for subject, predicate, literal in sorted(set(ill)):
+        if (subject, literal) in named:
+            continue
+        result = BNode()
+        report_graph.add((report, SH.result, result))
+        for p, o in _ill_typed_result(subject, predicate, literal):
+            report_graph.add((result, p, o))
+
+
+def _ill_typed_result(subject, predicate, literal) -> list[tuple]:
+    return [
+        (RDF.type, SH.ValidationResult),
+        (SH.resultSeverity, SH.Violation),
+        (SH.sourceConstraintComponent, WELL_TYPED_LITERAL),
+        (SH.focusNode, subject),
+        (SH.resultPath, predicate),
+        (SH.value, literal),
+        (SH.resultMessage, Literal(_ill_typed_message(literal), lang="en")),
+    ]
+
+
+def _ill_typed_message(literal: Literal) -> str:
+    return (
+        f"{json.dumps(str(literal), ensure_ascii=False)} is not a valid "
+        f"{prefixed_name(str(literal.datatype))}: an ill-typed literal"
     )
+
+
+def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[str]) -> Report:
+    """Turn the fast engine's results into a :class:`Report` (its graph built on demand)."""
+    results = []
+    named = set()
+    for r in raw:
+        messages = r.messages
+        preferred = [m for m in messages if not m.language or m.language.lower().startswith("en")]
+        chosen = sorted({" ".join(str(m).split()) for m in (preferred or messages)})
+        named.add((r.focus, r.value))
+        results.append(
+            Result(
+                focus_node=_term_str(r.focus) or "",
+                path=_path_str(shapes, r.path),
+                message="; ".join(chosen) or "(no message)",
+                severity=str(r.severity).rsplit("#", 1)[-1],
+                source_shape=_term_str(r.shape),
+                source_constraint_component=_term_str(r.component),
+                value=_term_str(r.value),
+                value_display=_term_display(r.value),
+                path_display=None if r.path is None else _path_sparql(shapes, r.path),
+            )
+        )
+    extra = []
+    for subject, predicate, literal in sorted(set(ill)):
+        if (subject, literal) in named:
+            continue
+        extra.append((subject, predicate, literal))
+        results.append(
+            Result(
+                focus_node=_term_str(subject) or "",
+                path=str(predicate),
+                message=_ill_typed_message(literal),
+                severity="Violation",
+                source_shape=None,
+                source_constraint_component=str(WELL_TYPED_LITERAL),
+                value=_term_str(literal),
+                value_display=_term_display(literal),
+                path_display=prefixed_name(str(predicate)),
+            )
+        )
+    for message in inconsistencies:
+        match = _LAST_IRI.search(message)
+        results.append(
+            Result(
+                focus_node=match.group(1) if match else "",
+                path=None,
+                message=f"OWL 2 RL: {message}",
+                severity="Violation",
+                source_shape=None,
+                source_constraint_component=str(OWL_RL_CONSISTENCY),
+                value=None,
+            )
+        )
+    results.sort(key=Result.sort_key)
+    conforms = not any(r.severity == "Violation" for r in results)
+
+    def build() -> Graph:
+        graph = Graph()
+        report = BNode()
+        graph.add((report, RDF.type, SH.ValidationReport))
+        graph.add((report, SH.conforms, Literal(conforms)))
+        for r in raw:
+            node = BNode()
+            graph.add((report, SH.result, node))
+            graph.add((node, RDF.type, SH.ValidationResult))
+            graph.add((node, SH.resultSeverity, r.severity))
+            graph.add((node, SH.sourceConstraintComponent, r.component))
+            if r.shape is not None:
+                graph.add((node, SH.sourceShape, r.shape))
+            graph.add((node, SH.focusNode, r.focus))
+            if r.value is not None:
+                graph.add((node, SH.value, r.value))
+            if r.path is not None:
+                graph.add((node, SH.resultPath, r.path))
+                _copy_path(shapes, graph, r.path)
+            if r.source_constraint is not None:
+                graph.add((node, SH.sourceConstraint, r.source_constraint))
+            for message in r.messages:
+                graph.add((node, SH.resultMessage, message))
+        for subject, predicate, literal in extra:
+            node = BNode()
+            graph.add((report, SH.result, node))
+            for p, o in _ill_typed_result(subject, predicate, literal):
+                graph.add((node, p, o))
+        for message in inconsistencies:
+            _add_inconsistency(graph, message)
+        return graph
+
+    return Report(conforms=conforms, results=results, _build_graph=build, engine="oxigraph")
+
+
+def _copy_path(shapes: Graph, graph: Graph, path: Node) -> None:
+    """Copy a complex path's blank-node structure from the shapes graph into ``graph``."""
+    if not isinstance(path, BNode):
+        return
+    for p, o in shapes.predicate_objects(path):
+        graph.add((path, p, o))
+        _copy_path(shapes, graph, o)
 
 
 OWL_RL_CONSISTENCY = TKG.OwlRlConsistency

@@ -3,25 +3,30 @@
 Four operations, each returning a report that the command line prints as a table or as JSON:
 
 - :func:`check` asks the endpoint for each linked item's labels (en, zh, ru), aliases,
-  "instance of" values and redirect, and reports labels that match ours in no language (with a
-  similarity score), types that do not fit, redirected or missing items, two entities linked to
-  one item, one entity linked to two items, links without a record, links to an item the graph
-  states the entity is not (``owl:differentFrom``), and unlinked entities.
+  "instance of" values and redirect, and reports a label that matches ours in none of its names
+  in any one language both sides have (``label-mismatch (zh)`` even when en fits, with both
+  labels), types that do not fit or are never a link target, redirected or missing items, two
+  entities linked to one item, one entity linked to two items, links without a record, links to
+  an item the graph records as rejected for the entity, and unlinked entities.
 - :func:`resolve` finds the items of unlinked entities through their Chinese Wikipedia page
-  (the sitelink ``schema:about``/``schema:isPartOf``/``schema:name``), compares labels, and
-  returns the accepted links; :func:`write_links` appends them to the link file. A mismatch, an
-  ambiguity or an item the graph states the entity is not is reported and never written.
-- :func:`suggest` proposes ranked candidate items by label, with descriptions; it never writes.
+  (the sitelink ``schema:about``/``schema:isPartOf``/``schema:name``), compares labels and
+  types, and returns the accepted links; :func:`write_links` appends them to the link file. A
+  label mismatch, a type that does not fit or cannot be judged, an ambiguity or a rejected item
+  is reported and never written.
+- :func:`suggest` proposes ranked candidate items by label, with their types and descriptions;
+  misfits and rejected items rank last. It never writes.
 - :func:`diff` maps the graph's statements to Wikidata properties (the ``tkg:wikidataProperty``
   annotations of ``ontology/alignments.ttl``), compares them with the endpoint's truthy
   statements and lists what Wikidata lacks or holds differently; :func:`quickstatements` turns
-  the missing ones into QuickStatements lines with a reference to the graph's source.
+  the missing ones into QuickStatements lines, only where the source is of a kind Wikidata
+  accepts and no item involved is a doubtful link.
 
-Type fit uses a small table (:data:`TYPE_FIT`) from our classes to Wikidata classes, checked as
-``?item wdt:P31/wdt:P279* ?class``. Only classes whose identifiers were seen in evidence are in
-it (each row says where). An entity whose class has no row is still checked the other way round:
-if it is no ``tkg:Person`` but its item is an instance of human (:data:`HUMAN`), the type does
-not fit (a city linked to a person). Otherwise it is not type-checked, and the report says so.
+Types: the table ``graph/wikidata/type-table.tsv`` (:func:`load_type_rules`) maps our classes to
+the Wikidata classes an item may be an instance of (``?item wdt:P31/wdt:P279* ?class``) and lists
+the kinds that are never a link target (disambiguation pages, categories, given names …).
+
+Labels: both sides are NFC-normalised and trimmed (spaces, U+3000, no-break spaces); Chinese is
+compared in simplified script (OpenCC ``t2s``), so 大連 and 大连 are one name.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import functools
 import re
 import unicodedata
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +45,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from treatykg import paths
 from treatykg.errors import InputError
 from treatykg.namespaces import TKG, WD
 from treatykg.wikidata_client import SparqlClient, Term
@@ -72,55 +80,53 @@ PREFIX owl: <http://www.w3.org/2002/07/owl#>
 SCHEMA = "http://schema.org/"
 
 
+# -- the type table -----------------------------------------------------------------------------
+
+NEVER = "never"
+"""The ``our_class`` of a type-table row whose Wikidata class is never a link target."""
+
+HUMAN = WD + "Q5"
+"""Wikidata's class "human": only a ``tkg:Person`` may be linked to an instance of it."""
+
+
+def type_table_file() -> Path:
+    """Return the project's type table, ``graph/wikidata/type-table.tsv``."""
+    return paths.graph_dir() / "wikidata" / "type-table.tsv"
+
+
 @dataclass(frozen=True)
 class TypeRule:
-    """Our class → a Wikidata class an item of ours may be an instance of (P31/P279*)."""
+    """Our class → a Wikidata class an item of ours may be an instance of (P31/P279*).
+
+    ``our_class`` is :data:`NEVER` for a kind of item that is never a link target.
+    """
 
     our_class: str
     wikidata_class: str
     label: str
     evidence: str
+    quote: str = ""
+
+    @property
+    def never(self) -> bool:
+        return self.our_class == NEVER
 
 
-_SPOC = "https://github.com/SpocWiki/_Standards/blob/HEAD/"
-HUMAN = WD + "Q5"
-"""Wikidata's class "human": only a ``tkg:Person`` may be linked to an instance of it."""
-TYPE_FIT: tuple[TypeRule, ...] = (
-    TypeRule(str(TKG.Person), HUMAN, "human",
-             _SPOC + "Society/Politics/Government/Leader/Modern_Leaders/Mao_Zedong.md "
-             "(instance_of: '[[_Standards/WikiData/WD~human,5]]')"),
-    TypeRule(str(TKG.State), WD + "Q6256", "country",
-             _SPOC + "Earth/Continent/Asia/Asia~East/China.md (instance_of: WD~country,6256)"),
-    TypeRule(str(TKG.State), WD + "Q3624078", "sovereign state",
-             _SPOC + "Earth/Continent/Asia/Asia~East/China.md "
-             "(instance_of: WD~sovereign_state,3624078)"),
-    TypeRule(str(TKG.State), WD + "Q3024240", "historical country",
-             _SPOC + "Time-Ages/geo~Eons/Eon-0539~Phanerozoic/Era-0066~Cenozoic/"
-             "Period-0003~Quaternary/Epoch-000_001~Anthropocene/Modern_History/CE_1900/"
-             "1922-Soviet_Union+1991.md (instance_of: WD~historical_country,3024240)"),
-    TypeRule(str(TKG.Treaty), WD + "Q131569", "treaty",
-             "https://github.com/zotero/translators/blob/HEAD/Wikidata%20QuickStatements.js "
-             '(treaty: "Q131569")'),
-    TypeRule(str(TKG.Bridge), WD + "Q12280", "bridge",
-             "https://github.com/ays-dev/react-ssr/blob/HEAD/api/routes/most_used_tags.js "
-             "(wikidataId: 'Q12280', label: 'bridge')"),
-)  # fmt: skip
-"""The default type table. Cities, regions, offices, organizations and events have no row:
-no identifier for those Wikidata classes was found with evidence, so they are not checked."""
+def load_type_rules(path: Path | str | None = None) -> tuple[TypeRule, ...]:
+    """Read a type table (TSV): ``our_class  wikidata_class  label  evidence  quote``.
 
-
-def load_type_rules(path: Path | str) -> tuple[TypeRule, ...]:
-    """Read a type table from a TSV file: ``our_class  wikidata_class  label  evidence``.
-
-    Classes may be full IRIs or ``tkg:Name`` / ``wd:Q…``. Lines starting with ``#`` are comments.
+    Classes may be full IRIs or ``tkg:Name`` / ``wd:Q…``; ``never`` as our class lists a kind of
+    item that is never a link target. Lines starting with ``#`` and the header are skipped.
+    Without ``path``, the project's table (:func:`type_table_file`).
     """
+    path = Path(path) if path is not None else type_table_file()
     rules = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise InputError(f"cannot read type table {path}: {error.strerror or error}") from None
     for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip() or line.lstrip().startswith("#") or line.startswith("our_class\t"):
             continue
         cells = line.split("\t")
         if len(cells) < 2:
@@ -128,14 +134,32 @@ def load_type_rules(path: Path | str) -> tuple[TypeRule, ...]:
         ours = cells[0].strip()
         if ours.startswith("tkg:"):
             ours = str(TKG) + ours[4:]
+        elif ours != NEVER and not ours.startswith(("http://", "https://")):
+            raise InputError(
+                f"{path}:{number}: {ours!r} is neither a class (tkg:Name or an IRI) nor 'never'"
+            )
         theirs = cells[1].strip()
-        theirs = item_iri(theirs[3:] if theirs.startswith("wd:") else theirs)
+        try:
+            theirs = item_iri(theirs[3:] if theirs.startswith("wd:") else theirs)
+        except InputError as error:
+            raise InputError(f"{path}:{number}: {error}") from None
         label = cells[2].strip() if len(cells) > 2 else qid(theirs)
         evidence = cells[3].strip() if len(cells) > 3 else ""
-        rules.append(TypeRule(ours, theirs, label, evidence))
+        quote = cells[4].strip() if len(cells) > 4 else ""
+        rules.append(TypeRule(ours, theirs, label, evidence, quote))
     if not rules:
         raise InputError(f"{path}: the type table has no rows")
     return tuple(rules)
+
+
+@functools.cache
+def default_type_rules() -> tuple[TypeRule, ...]:
+    """Return the project's type table, read once."""
+    return load_type_rules()
+
+
+def _rules(rules: Sequence[TypeRule] | None) -> Sequence[TypeRule]:
+    return default_type_rules() if rules is None else rules
 
 
 # -- label similarity -------------------------------------------------------------------------
@@ -143,15 +167,54 @@ def load_type_rules(path: Path | str) -> tuple[TypeRule, ...]:
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
+@functools.cache
+def _opencc(config: str):
+    import opencc  # imported on first use: only Chinese labels need it
+
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    """Return ``text`` with traditional Chinese characters converted to simplified (OpenCC).
+
+    >>> to_simplified("中蘇邊界衝突")
+    '中苏边界冲突'
+    """
+    return _opencc("t2s").convert(text) if _has_han(text) else text
+
+
+def to_traditional(text: str) -> str:
+    """Return ``text`` with simplified Chinese characters converted to traditional (OpenCC)."""
+    return _opencc("s2t").convert(text) if _has_han(text) else text
+
+
+def _has_han(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+def clean_label(text: str) -> str:
+    """Return a label NFC-normalised, without leading or trailing white space.
+
+    White space includes U+3000 (ideographic space) and U+00A0 (no-break space).
+
+    >>> clean_label("Lu\\u0308shunkou\\u3000 ") == "Lüshunkou"
+    True
+    """
+    return unicodedata.normalize("NFC", text).strip()
+
+
 def normalise(text: str) -> str:
-    """Return ``text`` folded for comparison: NFKC, case-folded, punctuation and spaces removed.
+    """Return ``text`` folded for comparison: simplified script, NFKC, case-folded, punctuation
+    and spaces removed.
 
     >>> normalise("People's Republic  of China")
     'peoplesrepublicofchina'
     >>> normalise("安德烈·维辛斯基")
     '安德烈维辛斯基'
+    >>> normalise("大連") == normalise("大连")
+    True
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = unicodedata.normalize("NFKC", to_simplified(clean_label(text))).casefold()
     return _NOT_WORD.sub("", folded)
 
 
@@ -183,36 +246,70 @@ def similarity(ours: str, theirs: str) -> float:
 
 
 @dataclass
-class LabelComparison:
-    """The best match of our names against an item's labels and aliases, per language."""
+class LanguageMatch:
+    """The best match of our names against an item's names in one language."""
 
-    per_language: dict[str, float]  # language group → best score (only languages both have)
-    best_language: str | None
-    best_score: float
-    ours: str
-    theirs: str
+    language: str
+    score: float
+    ours: str  # our name that matched best
+    theirs: str  # their name that matched best
+    our_label: str  # our label in that language, as shown to people
+    their_label: str  # the item's label in that language
 
     @property
     def matches(self) -> bool:
-        return self.best_score >= SIMILARITY_THRESHOLD
+        return self.score >= SIMILARITY_THRESHOLD
+
+
+@dataclass
+class LabelComparison:
+    """Our names against an item's labels, language by language (only languages both have)."""
+
+    languages: list[LanguageMatch]
+
+    @property
+    def per_language(self) -> dict[str, float]:
+        return {m.language: m.score for m in self.languages}
+
+    @property
+    def mismatched(self) -> list[LanguageMatch]:
+        return [m for m in self.languages if not m.matches]
+
+    @property
+    def matches(self) -> bool:
+        """True when at least one language was compared and every one of them matches."""
+        return bool(self.languages) and not self.mismatched
+
+    @property
+    def weakest(self) -> LanguageMatch | None:
+        """The language with the lowest score (the one to show)."""
+        return min(self.languages, key=lambda m: (m.score, m.language), default=None)
 
 
 def compare_labels(
     entity: Entity, item: ItemFacts, languages: Sequence[str] = LANGUAGES
 ) -> LabelComparison:
-    """Compare an entity's labels with an item's, language by language (en, zh, ru)."""
-    per_language: dict[str, float] = {}
-    best = (0.0, None, "", "")
+    """Compare an entity's names with an item's, in every language both sides have.
+
+    Our side: labels and alternative labels. Their side: the item's label in that language
+    (the plain tag, ``zh``, when it has one, else its variants) and its aliases. A vandalised
+    ``zh`` label is therefore a mismatch even when ``en`` and a ``zh-hant`` label fit.
+    """
+    found = []
     for group in languages:
-        ours = entity.names(group)
-        theirs = item.names(group)
+        ours = [clean_label(n) for n in entity.names(group)]
+        theirs = [clean_label(n) for n in item.primary_names(group)]
         if not ours or not theirs:
             continue
-        top = max(((similarity(a, b), a, b) for a in ours for b in theirs), key=lambda t: t[0])
-        per_language[group] = top[0]
-        if top[0] > best[0]:
-            best = (top[0], group, top[1], top[2])
-    return LabelComparison(per_language, best[1], best[0], best[2], best[3])
+        score, a, b = max(
+            ((similarity(a, b), a, b) for a in ours for b in theirs), key=lambda t: t[0]
+        )
+        found.append(
+            LanguageMatch(
+                group, score, a, b, clean_label(entity.label(group)), clean_label(item.label(group))
+            )
+        )
+    return LabelComparison(found)
 
 
 # -- what the endpoint says about items ---------------------------------------------------------
@@ -234,6 +331,18 @@ class ItemFacts:
         out: list[str] = []
         for text, tag in self.labels + self.aliases:
             if (group is None or lang_group(tag) == group) and text not in out:
+                out.append(text)
+        return out
+
+    def primary_names(self, group: str) -> list[str]:
+        """The label under the plain tag (``zh``) — or, without one, every variant's — and the
+        aliases, in one language group."""
+        plain = [text for text, tag in self.labels if tag.lower() == group]
+        labels = plain or [text for text, tag in self.labels if lang_group(tag) == group]
+        aliases = [text for text, tag in self.aliases if lang_group(tag) == group]
+        out: list[str] = []
+        for text in labels + aliases:
+            if text not in out:
                 out.append(text)
         return out
 
@@ -318,6 +427,21 @@ def fetch_items(client: SparqlClient, items: Iterable[str]) -> dict[str, ItemFac
     return facts
 
 
+def fetch_class_labels(client: SparqlClient, classes: Iterable[str]) -> dict[str, str]:
+    """Return the English label of each class item (for showing an item's type)."""
+    wanted = sorted(set(classes))
+    found: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        query = _PREFIXES + (
+            f"SELECT ?class ?label WHERE {{ VALUES ?class {{ {_values(chunk)} }} "
+            '?class rdfs:label ?label . FILTER(LANGMATCHES(LANG(?label), "en")) }'
+        )
+        for row in client.select(query):
+            if "class" in row and "label" in row:
+                found.setdefault(row["class"].value, row["label"].value)
+    return found
+
+
 def fetch_type_fit(
     client: SparqlClient, items: Iterable[str], classes: Iterable[str]
 ) -> dict[str, set[str]]:
@@ -349,11 +473,23 @@ def our_classes(graph: LocalGraph, entity: Entity) -> set[str]:
 
 
 def expected_classes(
-    graph: LocalGraph, entity: Entity, rules: Sequence[TypeRule]
+    graph: LocalGraph, entity: Entity, rules: Sequence[TypeRule] | None = None
 ) -> dict[str, str]:
     """Return ``{Wikidata class IRI: label}`` an item of ``entity`` may be an instance of."""
     ours = our_classes(graph, entity)
-    return {r.wikidata_class: r.label for r in rules if r.our_class in ours}
+    return {r.wikidata_class: r.label for r in _rules(rules) if r.our_class in ours}
+
+
+def never_classes(rules: Sequence[TypeRule] | None = None) -> dict[str, str]:
+    """Return ``{Wikidata class IRI: label}`` of the kinds that are never a link target."""
+    return {r.wikidata_class: r.label for r in _rules(rules) if r.never}
+
+
+def _class_names(classes: Iterable[str], labels: dict[str, str]) -> str:
+    return ", ".join(
+        f"{labels[c]} ({qid(c)})" if c in labels else qid(c)
+        for c in sorted(classes, key=lambda c: int(qid(c)[1:]) if qid(c)[1:].isdigit() else 0)
+    )
 
 
 def type_verdict(
@@ -362,27 +498,52 @@ def type_verdict(
     fact: ItemFacts,
     table: dict[str, str],
     fitting: set[str],
+    *,
+    never: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> tuple[bool | None, str]:
-    """Judge an item's type for an entity: ``(fits, why not)``; ``fits`` is None if unjudged.
+    """Judge an item's type for an entity: ``(fits, why)``; ``fits`` is None when unjudged.
 
     ``table`` holds the classes the item may be an instance of (:func:`expected_classes`),
-    ``fitting`` those of them it is an instance of (:func:`fetch_type_fit`). An item without
-    any P31 cannot be judged; only a P31 that leads to none of the expected classes is a misfit.
-    Without a table, an item that is an instance of human is a misfit for any entity that is
-    no ``tkg:Person``.
+    ``never`` the kinds never linked (:func:`never_classes`), ``fitting`` those of both it is an
+    instance of (:func:`fetch_type_fit`). An item of a kind that is never a link target does
+    not fit; nor does an instance of human for an entity that is no ``tkg:Person``, nor an item
+    whose P31 leads to none of the expected classes. An item without P31, or an entity whose
+    class has no row in the table, cannot be judged.
     """
-    if table and fact.types:
-        if fitting & set(table):
-            return True, ""
-        wanted = " or ".join(f"{label} ({qid(c)})" for c, label in sorted(table.items()))
-        got = ", ".join(sorted(qid(t) for t in fact.types)) or "none"
-        return False, f"expected an instance of {wanted}; P31 is {got}"
-    if not table and HUMAN in fact.types and str(TKG.Person) not in our_classes(graph, entity):
+    never = never or {}
+    labels = {**(labels or {}), **table, **never}
+    blocked = fitting & set(never)
+    if blocked:
+        return False, (
+            f"{short(fact.iri)} is an instance of {_class_names(blocked, labels)}, "
+            "a kind of item that is never a link target"
+        )
+    if HUMAN in fact.types and str(TKG.Person) not in our_classes(graph, entity):
         return (
             False,
             f"{entity.short} is no person, but {short(fact.iri)} is an instance of human (Q5)",
         )
-    return None, ""
+    if not table:
+        names = ", ".join(sorted(_prefixed(c) for c in entity.types)) or "no class"
+        return None, f"type not judged: the type table has no row for {names}"
+    if not fact.types:
+        return None, f"type not judged: {short(fact.iri)} has no 'instance of' (P31)"
+    if fitting & set(table):
+        return True, "instance of " + _class_names(fitting & set(table), labels)
+    return False, (
+        f"expected an instance of {_class_names(table, labels).replace(', ', ' or ')}; "
+        f"P31 is {_class_names(fact.types, labels)}"
+    )
+
+
+def type_summary(fact: ItemFacts, labels: dict[str, str]) -> str:
+    """Return the item's P31 classes as ``label (Q…)``, or ``-``."""
+    return _class_names(fact.types, labels) or "-"
+
+
+def _prefixed(iri: str) -> str:
+    return "tkg:" + iri[len(str(TKG)) :] if iri.startswith(str(TKG)) else iri
 
 
 # -- check --------------------------------------------------------------------------------------
@@ -390,13 +551,20 @@ def type_verdict(
 
 @dataclass
 class Problem:
-    """One finding of ``link check``. ``kind`` is one of PROBLEM_KINDS."""
+    """One finding of ``link check``. ``kind`` is one of PROBLEM_KINDS; ``language`` is set for
+    a label mismatch in one language."""
 
     kind: str
     entity: str
     item: str
     detail: str
     score: float | None = None
+    language: str | None = None
+
+    @property
+    def title(self) -> str:
+        """``label-mismatch (zh)``, or the kind alone."""
+        return f"{self.kind} ({self.language})" if self.language else self.kind
 
 
 PROBLEM_KINDS = (
@@ -425,6 +593,8 @@ class LinkStatus:
     type_checked: bool
     type_fits: bool | None
     ok: bool
+    type: str = "-"  # the item's P31 classes
+    type_note: str = ""  # why the type fits, does not fit or was not judged
 
 
 @dataclass
@@ -438,6 +608,19 @@ class CheckReport:
     def failed(self) -> bool:
         return bool(self.problems)
 
+    def doubtful(self) -> dict[str, str]:
+        """Return ``{item QID: why}`` for every linked item that is not trustworthy: a problem
+        was found for its link, or its type could not be judged."""
+        found: dict[str, str] = {}
+        for problem in self.problems:
+            if problem.item.startswith("wd:"):
+                for item in problem.item.split(", "):
+                    found.setdefault(item[3:], f"{problem.title}: {problem.detail}")
+        for status in self.links:
+            if status.type_fits is None and status.item.startswith("wd:"):
+                found.setdefault(status.item[3:], status.type_note or "type not judged")
+        return found
+
     def to_json(self) -> dict:
         return {
             "endpoint": self.endpoint,
@@ -448,6 +631,7 @@ class CheckReport:
                 "links": len(self.links),
                 "problems": len(self.problems),
                 "unlinked": len(self.unlinked),
+                "type_not_judged": sum(1 for link in self.links if link.type_fits is None),
             },
         }
 
@@ -464,10 +648,37 @@ def _unlinked_rows(graph: LocalGraph) -> list[dict[str, str]]:
     ]
 
 
+def _label_problems(entity: Entity, item: str, comparison: LabelComparison) -> list[Problem]:
+    """One ``label-mismatch`` per language whose names do not match, showing both labels."""
+    if not comparison.languages:
+        return [
+            Problem(
+                "label-mismatch",
+                entity.short,
+                short(item),
+                "no label in a language both sides have (en, zh, ru)",
+                0.0,
+            )
+        ]
+    return [
+        Problem(
+            "label-mismatch",
+            entity.short,
+            short(item),
+            f"ours {m.our_label or m.ours!r}, Wikidata {m.their_label or m.theirs!r} "
+            f"(best match {m.score:.2f}: {m.ours!r} / {m.theirs!r})",
+            m.score,
+            m.language,
+        )
+        for m in comparison.mismatched
+    ]
+
+
 def check(
-    graph: LocalGraph, client: SparqlClient, rules: Sequence[TypeRule] = TYPE_FIT
+    graph: LocalGraph, client: SparqlClient, rules: Sequence[TypeRule] | None = None
 ) -> CheckReport:
     """Check every link of the graph against the endpoint (see the module docstring)."""
+    rules = _rules(rules)
     linked = graph.linked()
     problems: list[Problem] = []
 
@@ -511,14 +722,14 @@ def check(
                     )
                 )
     for entity in linked:
-        for item in sorted(set(entity.items) & set(entity.different_from)):
+        for item in sorted(set(entity.items) & set(entity.rejected)):
             problems.append(
                 Problem(
                     "contradiction",
                     entity.short,
                     short(item),
-                    f"the graph states {entity.short} owl:differentFrom {short(item)} "
-                    "(graph/wikidata/not-linked.ttl says why)",
+                    f"a tkg:RejectedWikidataLink record (graph/wikidata/not-linked.ttl) "
+                    f"rejects {short(item)} for {entity.short}: {entity.rejected[item]}",
                 )
             )
     linked_pairs = {(e.iri, i) for e in linked for i in e.items}
@@ -547,8 +758,10 @@ def check(
     all_items = sorted(by_item)
     facts = fetch_items(client, all_items)
     expected = {e.iri: expected_classes(graph, e, rules) for e in linked}
-    classes = {cls for table in expected.values() for cls in table}
+    never = never_classes(rules)
+    classes = {cls for table in expected.values() for cls in table} | set(never)
     fit = fetch_type_fit(client, [i for i in all_items if facts[i].exists], classes)
+    labels = fetch_class_labels(client, {t for f in facts.values() for t in f.types})
 
     statuses: list[LinkStatus] = []
     for entity in linked:
@@ -584,34 +797,31 @@ def check(
                 )
                 continue
             comparison = compare_labels(entity, fact)
-            if not comparison.matches:
-                if comparison.best_language is None:
-                    detail = "no label in a language both sides have (en, zh, ru)"
-                else:
-                    detail = (
-                        f"best match {comparison.best_score:.2f} ({comparison.best_language}): "
-                        f"ours {comparison.ours!r}, Wikidata {comparison.theirs!r}"
-                    )
-                problems.append(
-                    Problem(
-                        "label-mismatch", entity.short, short(item), detail, comparison.best_score
-                    )
-                )
+            label_problems = _label_problems(entity, item, comparison)
+            if label_problems:
+                problems.extend(label_problems)
                 ok = False
             type_fits, why = type_verdict(
-                graph, entity, fact, expected[entity.iri], fit.get(item, set())
+                graph,
+                entity,
+                fact,
+                expected[entity.iri],
+                fit.get(item, set()),
+                never=never,
+                labels=labels,
             )
             if type_fits is False:
                 problems.append(Problem("type-mismatch", entity.short, short(item), why))
                 ok = False
+            weakest = comparison.weakest
             statuses.append(
                 LinkStatus(
                     entity.short,
                     short(item),
-                    comparison.best_score,
-                    comparison.best_language,
-                    comparison.ours,
-                    comparison.theirs,
+                    weakest.score if weakest else 0.0,
+                    weakest.language if weakest else None,
+                    weakest.ours if weakest else "",
+                    weakest.theirs if weakest else "",
                     type_fits is not None,
                     type_fits,
                     ok
@@ -620,10 +830,12 @@ def check(
                         and p.kind in ("duplicate-item", "several-items", "no-record")
                         for p in problems
                     ),
+                    type_summary(fact, labels),
+                    why,
                 )
             )
     order = {kind: n for n, kind in enumerate(PROBLEM_KINDS)}
-    problems.sort(key=lambda p: (order.get(p.kind, 99), p.entity, p.item))
+    problems.sort(key=lambda p: (order.get(p.kind, 99), p.entity, p.item, p.language or ""))
     return CheckReport(client.endpoint, statuses, problems, _unlinked_rows(graph))
 
 
@@ -638,7 +850,8 @@ class Resolution:
     page: str
     title: str
     item: str | None
-    status: str  # accepted | no-sitelink | label-mismatch | ambiguous | taken | rejected
+    status: str  # accepted | rejected | type-mismatch | label-mismatch | type-unjudged |
+    #             ambiguous | taken | no-sitelink
     detail: str
     scores: dict[str, float] = field(default_factory=dict)
 
@@ -691,8 +904,15 @@ def resolve(
     *,
     retrieved: str | None = None,
     entities: Sequence[str] | None = None,
+    rules: Sequence[TypeRule] | None = None,
 ) -> ResolveReport:
-    """Find items for unlinked entities through their zh.wikipedia sitelinks (nothing written)."""
+    """Find items for unlinked entities through their zh.wikipedia sitelinks (nothing written).
+
+    A sitelink is accepted only when the item is not rejected for the entity, is no redirect,
+    its labels match ours in every language both sides have, and its type fits our class
+    (:func:`type_verdict`): a type that does not fit *or cannot be judged* is never written.
+    """
+    rules = _rules(rules)
     retrieved = retrieved or dt.date.today().isoformat()
     candidates = graph.unlinked()
     if entities:
@@ -703,6 +923,11 @@ def resolve(
     sitelinks = _sitelinks(client, [title for _, _, title in pages])
     items = {item for found in sitelinks.values() for item in found}
     facts = fetch_items(client, items)
+    expected = {e.iri: expected_classes(graph, e, rules) for e in candidates}
+    never = never_classes(rules)
+    classes = {c for table in expected.values() for c in table} | set(never)
+    fit = fetch_type_fit(client, [i for i in items if facts[i].exists], classes)
+    labels = fetch_class_labels(client, {t for f in facts.values() for t in f.types})
     taken = {item: e.iri for e in graph.linked() for item in e.items}
 
     resolutions: list[Resolution] = []
@@ -723,38 +948,47 @@ def resolve(
             continue
         item = found[0]
         fact = facts.get(item) or ItemFacts(item)
-        comparison = compare_labels(entity, fact, ("zh", "en"))
-        mismatched = [g for g, s in comparison.per_language.items() if s < SIMILARITY_THRESHOLD]
+        comparison = compare_labels(entity, fact)
+        type_fits, why = type_verdict(
+            graph, entity, fact, expected[entity.iri], fit.get(item, set()),
+            never=never, labels=labels,
+        )  # fmt: skip
         resolution = Resolution(
             entity.short, page, title, short(item), "accepted", "", comparison.per_language
         )
-        if item in entity.different_from:
+        if item in entity.rejected:
             resolution.status = "rejected"
             resolution.detail = (
-                f"the graph states {entity.short} owl:differentFrom {short(item)} "
-                "(graph/wikidata/not-linked.ttl says why)"
+                f"a tkg:RejectedWikidataLink record (graph/wikidata/not-linked.ttl) rejects "
+                f"{short(item)} for {entity.short}: {entity.rejected[item]}"
             )
         elif fact.redirect:
             resolution.status, resolution.detail = (
                 "ambiguous",
                 f"{short(item)} redirects to {short(fact.redirect)}",
             )
-        elif not comparison.per_language:
+        elif type_fits is False:
+            resolution.status, resolution.detail = "type-mismatch", why
+        elif not comparison.languages:
             resolution.status = "label-mismatch"
-            resolution.detail = "no zh or en label on both sides to compare"
-        elif mismatched:
+            resolution.detail = "no label in a language both sides have (en, zh, ru)"
+        elif comparison.mismatched:
             resolution.status = "label-mismatch"
             resolution.detail = "; ".join(
-                f"{g}: ours {entity.names(g)!r}, Wikidata {fact.names(g)!r} "
-                f"({comparison.per_language[g]:.2f})"
-                for g in mismatched
+                f"{m.language}: ours {m.our_label or m.ours!r}, Wikidata "
+                f"{m.their_label or m.theirs!r} ({m.score:.2f})"
+                for m in comparison.mismatched
             )
+        elif type_fits is None:
+            resolution.status, resolution.detail = "type-unjudged", why
         elif item in taken and taken[item] != entity.iri:
             resolution.status = "taken"
             resolution.detail = f"{short(item)} is already linked to {short(taken[item])}"
         else:
-            resolution.detail = "labels match: " + ", ".join(
-                f"{g} {s:.2f}" for g, s in sorted(comparison.per_language.items())
+            resolution.detail = (
+                "labels match: "
+                + ", ".join(f"{m.language} {m.score:.2f}" for m in comparison.languages)
+                + f"; {why}"
             )
         resolutions.append(resolution)
         if resolution.status == "accepted":
@@ -793,10 +1027,12 @@ def resolve(
     order = {
         "accepted": 0,
         "rejected": 1,
-        "label-mismatch": 2,
-        "ambiguous": 3,
-        "taken": 4,
-        "no-sitelink": 5,
+        "type-mismatch": 2,
+        "label-mismatch": 3,
+        "type-unjudged": 4,
+        "ambiguous": 5,
+        "taken": 6,
+        "no-sitelink": 7,
     }
     resolutions.sort(key=lambda r: (order.get(r.status, 9), r.entity, r.page))
     return ResolveReport(client.endpoint, retrieved, resolutions, new_links)
@@ -828,7 +1064,9 @@ class Candidate:
     description_en: str
     description_zh: str
     type_fits: bool | None
-    rejected: bool = False  # the graph states the entity is not this item
+    rejected: bool = False  # a tkg:RejectedWikidataLink record rejects it for the entity
+    type: str = "-"  # the item's P31 classes, ``label (Q…)``
+    type_note: str = ""  # why the type fits, does not fit or was not judged
 
 
 @dataclass
@@ -846,21 +1084,40 @@ _TAG_VARIANTS = {
 }
 
 
+def _needles(name: str, group: str) -> set[str]:
+    """Return the spellings under which an item's label may equal ``name``.
+
+    The endpoint compares literals exactly, so the lookup sends the name in NFC and NFD, with
+    and without a trailing space, and Chinese in simplified and traditional script; the
+    candidates it finds are compared again after normalising both sides.
+    """
+    base = clean_label(name)
+    if not base:
+        return set()
+    scripts = {base}
+    if group == "zh":
+        scripts |= {to_simplified(base), to_traditional(base)}
+    forms = {unicodedata.normalize(form, text) for text in scripts for form in ("NFC", "NFD")}
+    return forms | {text + " " for text in forms}
+
+
 def suggest(
     graph: LocalGraph,
     client: SparqlClient,
     *,
     entities: Sequence[str] | None = None,
     limit: int = 5,
-    rules: Sequence[TypeRule] = TYPE_FIT,
+    rules: Sequence[TypeRule] | None = None,
 ) -> list[Suggestion]:
-    """Propose ranked candidate items for unlinked entities, found by exact label or alias.
+    """Propose ranked candidate items for unlinked entities, found by label or alias.
 
-    Score: 1 for each language in which a Wikidata label equals one of our names, 0.5 where
-    only an alias does, plus 0.5 when the item's type fits our class (see :func:`type_verdict`),
-    minus 1 when it does not fit; an item the graph states the entity is not
-    (``owl:differentFrom``) is marked ``rejected`` and ranked last. Nothing is written.
+    Labels are looked up in NFC and NFD, with and without a trailing space, and Chinese in both
+    scripts (:func:`_needles`). Score: 1 for each language in which a Wikidata label equals one
+    of our names, 0.5 where only an alias does, plus 0.5 when the item's type fits our class
+    (see :func:`type_verdict`), minus 1 when it does not. Items rejected for the entity come
+    last, marked ``rejected``; before them, items whose type does not fit. Nothing is written.
     """
+    rules = _rules(rules)
     targets = graph.unlinked()
     if entities:
         wanted = {graph.entity(name).iri for name in entities}
@@ -869,8 +1126,9 @@ def suggest(
     for entity in targets:
         for group, tags in _TAG_VARIANTS.items():
             for name in entity.names(group):
-                for tag in tags:
-                    needles[(name, tag)].add(entity.iri)
+                for text in _needles(name, group):
+                    for tag in tags:
+                        needles[(text, tag)].add(entity.iri)
     hits: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     keys = sorted(needles)
     for chunk in _chunks(keys, 100):
@@ -895,8 +1153,10 @@ def suggest(
     all_items = {item for found in hits.values() for item in found}
     facts = fetch_items(client, all_items)
     expected = {e.iri: expected_classes(graph, e, rules) for e in targets}
-    classes = {c for table in expected.values() for c in table}
+    never = never_classes(rules)
+    classes = {c for table in expected.values() for c in table} | set(never)
     fit = fetch_type_fit(client, all_items, classes)
+    labels = fetch_class_labels(client, {t for f in facts.values() for t in f.types})
 
     suggestions = []
     for entity in targets:
@@ -904,9 +1164,10 @@ def suggest(
         for item, matched in hits.get(entity.iri, {}).items():
             score = sum(1.0 if how == "label" else 0.5 for how in matched.values())
             fact = facts.get(item) or ItemFacts(item)
-            type_fits, _why = type_verdict(
-                graph, entity, fact, expected[entity.iri], fit.get(item, set())
-            )
+            type_fits, why = type_verdict(
+                graph, entity, fact, expected[entity.iri], fit.get(item, set()),
+                never=never, labels=labels,
+            )  # fmt: skip
             if type_fits is not None:
                 score += 0.5 if type_fits else -1.0
             candidates.append(
@@ -919,11 +1180,18 @@ def suggest(
                     fact.description("en"),
                     fact.description("zh"),
                     type_fits,
-                    item in entity.different_from,
+                    item in entity.rejected,
+                    type_summary(fact, labels),
+                    why,
                 )
             )
         candidates.sort(
-            key=lambda c: (c.rejected, -c.score, int(c.item[4:]) if c.item[4:].isdigit() else 0)
+            key=lambda c: (
+                c.rejected,
+                c.type_fits is False,
+                -c.score,
+                int(c.item[4:]) if c.item[4:].isdigit() else 0,
+            )
         )
         suggestions.append(
             Suggestion(entity.short, entity.label("en"), entity.label("zh"), candidates[:limit])
@@ -962,6 +1230,7 @@ class Statement:
     source_graph: str
     status: str = ""  # same | missing | different
     wikidata_values: list[str] = field(default_factory=list)
+    doubtful: str = ""  # why the item or the value is a doubtful link (never written)
 
 
 @dataclass
@@ -969,12 +1238,14 @@ class DiffReport:
     endpoint: str
     statements: list[Statement]
     skipped: list[dict[str, str]]
+    doubtful: dict[str, str] = field(default_factory=dict)  # QID → why the link is doubtful
 
     def to_json(self) -> dict:
         return {
             "endpoint": self.endpoint,
             "statements": [asdict(s) for s in self.statements],
             "skipped": self.skipped,
+            "doubtful_links": self.doubtful,
             "summary": {
                 status: sum(1 for s in self.statements if s.status == status)
                 for status in ("same", "missing", "different")
@@ -1039,10 +1310,6 @@ def _our_statements(graph: LocalGraph) -> tuple[list[Statement], list[dict[str, 
     return list(statements.values()), skipped
 
 
-def _prefixed(iri: str) -> str:
-    return "tkg:" + iri[len(str(TKG)) :] if iri.startswith(str(TKG)) else iri
-
-
 def _same_value(statement: Statement, theirs: Term) -> bool:
     if statement.value_kind == "item":
         return theirs.is_iri and theirs.value == WD + statement.value
@@ -1059,13 +1326,17 @@ def _same_value(statement: Statement, theirs: Term) -> bool:
     return theirs.value == statement.value
 
 
-def diff(graph: LocalGraph, client: SparqlClient) -> DiffReport:
+def diff(
+    graph: LocalGraph, client: SparqlClient, rules: Sequence[TypeRule] | None = None
+) -> DiffReport:
     """Compare our mapped statements with the endpoint's truthy ``wdt:`` statements.
 
     ``same``: Wikidata holds our value; ``different``: it holds another value of a
     single-valued property (see :data:`SINGLE_VALUED_ITEM_PROPERTIES`); ``missing``: it lacks
-    our value.
+    our value. Every link is checked first (:func:`check`): a statement whose item or value is
+    a doubtful link (a problem found, or its type not judged) is marked ``doubtful``.
     """
+    doubtful = check(graph, client, rules).doubtful()
     statements, skipped = _our_statements(graph)
     pairs = sorted({(s.item, s.wikidata_property) for s in statements})
     theirs: dict[tuple[str, str], list[Term]] = defaultdict(list)
@@ -1088,6 +1359,14 @@ def diff(graph: LocalGraph, client: SparqlClient) -> DiffReport:
             statement.value_kind != "item"
             or statement.wikidata_property in SINGLE_VALUED_ITEM_PROPERTIES
         )
+        reasons = [
+            f"{q} is a doubtful link ({doubtful[q]})"
+            for q in dict.fromkeys(
+                [statement.item] + ([statement.value] if statement.value_kind == "item" else [])
+            )
+            if q in doubtful
+        ]
+        statement.doubtful = "; ".join(reasons)
         if any(_same_value(statement, v) for v in values):
             statement.status = "same"
         elif values and single:
@@ -1096,7 +1375,7 @@ def diff(graph: LocalGraph, client: SparqlClient) -> DiffReport:
             statement.status = "missing"
     order = {"missing": 0, "different": 1, "same": 2}
     statements.sort(key=lambda s: (order[s.status], s.entity, s.wikidata_property, s.value))
-    return DiffReport(client.endpoint, statements, skipped)
+    return DiffReport(client.endpoint, statements, skipped, doubtful)
 
 
 _URL_PROPERTIES = (
@@ -1113,13 +1392,54 @@ def _values_of(graph: LocalGraph, subject: ox.NamedNode, prop: str) -> list[str]
     ]
 
 
-def source_references(graph: LocalGraph) -> dict[str, tuple[str, str | None]]:
-    """Return ``{named graph IRI: (URL of its source, date the source was read)}``.
+REFERENCE_URL = "https://w3id.org/treatykg/id/concept/wikidata-reference-url"
+"""How Wikidata takes a source kind: an S854 reference URL (a Wikipedia page: P143)."""
+NOT_ACCEPTED = "https://w3id.org/treatykg/id/concept/wikidata-reference-not-accepted"
+"""How Wikidata takes a source kind: not as a reference (mirrors, blogs, the editors' own)."""
+
+
+@dataclass(frozen=True)
+class SourceReference:
+    """What a named graph's source gives a QuickStatements reference."""
+
+    source: str  # the source IRI
+    url: str  # its URL (the source IRI when it has none)
+    retrieved: str | None  # when it was read
+    kind: str | None  # its tkg:sourceKind
+    use: str | None  # how Wikidata takes that kind (tkg:wikidataReference)
+    project_item: str | None = None  # the Wikimedia project (P143) when the URL is one's page
+
+    @property
+    def accepted(self) -> bool:
+        return self.use == REFERENCE_URL
+
+    @property
+    def unknown_wikipedia(self) -> bool:
+        """A page of a Wikipedia whose project item is not known (P143 cannot be written)."""
+        host = urllib.parse.urlsplit(self.url).hostname or ""
+        return host.endswith(".wikipedia.org") and self.project_item is None
+
+
+def wikimedia_projects(graph: LocalGraph) -> dict[str, str]:
+    """Return ``{site IRI (https://zh.wikipedia.org/): QID}`` (``tkg:wikimediaProjectItem``)."""
+    return {
+        q.subject.value: qid(q.object.value)
+        for q in graph.store.quads_for_pattern(
+            None, ox.NamedNode(str(TKG.wikimediaProjectItem)), None, None
+        )
+        if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.NamedNode)
+    }
+
+
+def source_references(graph: LocalGraph) -> dict[str, SourceReference]:
+    """Return ``{named graph IRI: SourceReference}``.
 
     The graph's source (``g:… tkg:graphSource source:…``) gives its URL through the first of
-    :data:`_URL_PROPERTIES` that is an http(s) IRI (failing that, the source IRI itself) and
-    its date through ``tkg:retrieved`` (None when it has none).
+    :data:`_URL_PROPERTIES` that is an http(s) IRI (failing that, the source IRI itself), its
+    date through ``tkg:retrieved`` (None when it has none), its kind through ``tkg:sourceKind``
+    and, through the kind's ``tkg:wikidataReference``, how Wikidata takes it.
     """
+    projects = wikimedia_projects(graph)
     found = {}
     for quad in graph.store.quads_for_pattern(None, ox.NamedNode(str(TKG.graphSource)), None, None):
         source = quad.object
@@ -1132,9 +1452,21 @@ def source_references(graph: LocalGraph) -> dict[str, tuple[str, str | None]]:
             if url.startswith(("http://", "https://"))
         ]
         dates = sorted(_values_of(graph, source, str(TKG.retrieved)))
-        found[quad.subject.value] = (
-            urls[0] if urls else source.value,
+        kinds = sorted(_values_of(graph, source, str(TKG.sourceKind)))
+        uses = (
+            sorted(_values_of(graph, ox.NamedNode(kinds[0]), str(TKG.wikidataReference)))
+            if kinds
+            else []
+        )
+        url = urls[0] if urls else source.value
+        project = next((item for site, item in projects.items() if url.startswith(site)), None)
+        found[quad.subject.value] = SourceReference(
+            source.value,
+            url,
             dates[-1] if dates else None,
+            kinds[0] if kinds else None,
+            uses[0] if uses else None,
+            project,
         )
     return found
 
@@ -1147,19 +1479,70 @@ def _qs_time(value: str, precision: int) -> str:
     return f"+{value[:10]}T00:00:00Z/11"
 
 
-def quickstatements(report: DiffReport, graph: LocalGraph, retrieved: str | None = None) -> str:
+@dataclass
+class QuickStatements:
+    """The lines to review and the missing statements held back, each with the reason."""
+
+    text: str
+    held_back: list[dict[str, str]]
+
+
+def quickstatements(
+    report: DiffReport, graph: LocalGraph, retrieved: str | None = None
+) -> QuickStatements:
     """Return the missing statements as QuickStatements (v1, tab-separated) lines.
 
-    Each line carries a reference: S854 (reference URL) the source of the statement's named
-    graph, S813 (retrieved) the date that source was read (``tkg:retrieved``; ``retrieved``, by
-    default today, for a source without one). For an editor to review before running, never to
-    run blindly.
+    A statement is written only when no item in it is a doubtful link and its source is of a
+    kind Wikidata takes as a reference (``tkg:sourceKind`` → ``tkg:wikidataReference``
+    ``concept:wikidata-reference-url``). Its reference is then S854 (reference URL) the source's
+    URL — or, for a page of a Wikimedia project (a Wikipedia), S143 (imported from) that
+    project's item — and S813 (retrieved) the date the source was read (``retrieved``, by
+    default today, for a source without one). The rest are held back: "doubtful link" or
+    "needs a better source". The lines are for an editor to review, never to run blindly.
     """
     retrieved = retrieved or dt.date.today().isoformat()
     references = source_references(graph)
     lines = []
+    held_back = []
     for s in report.statements:
         if s.status != "missing":
+            continue
+        reference = references.get(s.source_graph)
+        what = {
+            "item": s.item,
+            "property": s.wikidata_property,
+            "value": s.value,
+            "entity": s.entity,
+            "source_graph": s.source_graph,
+        }
+        if s.doubtful:
+            held_back.append({**what, "reason": f"doubtful link: {s.doubtful}"})
+            continue
+        if reference is None or not reference.accepted:
+            kind = (reference.kind or "").rsplit("/", 1)[-1] if reference else ""
+            source = short_source(reference.source) if reference else s.source_graph
+            held_back.append(
+                {
+                    **what,
+                    "reason": "needs a better source: "
+                    + (
+                        f"{source} is of kind {kind.removeprefix('source-kind-')}, "
+                        "which Wikidata does not take as a reference"
+                        if kind
+                        else f"{source} has no source kind"
+                    ),
+                }
+            )
+            continue
+        if reference.unknown_wikipedia:
+            held_back.append(
+                {
+                    **what,
+                    "reason": f"needs a better source: {short_source(reference.source)} is a "
+                    "Wikipedia page, to be imported from (P143) a Wikipedia whose item the graph "
+                    "does not know (tkg:wikimediaProjectItem)",
+                }
+            )
             continue
         if s.value_kind == "item":
             value = s.value
@@ -1167,21 +1550,30 @@ def quickstatements(report: DiffReport, graph: LocalGraph, retrieved: str | None
             value = _qs_time(s.value, s.precision or 11)
         else:
             value = _qs_string(s.value)
-        url, read = references.get(s.source_graph, (s.source_graph, None))
+        cite = (
+            ["S143", reference.project_item]
+            if reference.project_item
+            else ["S854", _qs_string(reference.url)]
+        )
         lines.append(
             "\t".join(
                 [
                     s.item,
                     s.wikidata_property,
                     value,
-                    "S854",
-                    _qs_string(url),
+                    *cite,
                     "S813",
-                    f"+{read or retrieved}T00:00:00Z/11",
+                    f"+{reference.retrieved or retrieved}T00:00:00Z/11",
                 ]
             )
         )
-    return "".join(line + "\n" for line in lines)
+    return QuickStatements("".join(line + "\n" for line in lines), held_back)
+
+
+def short_source(iri: str) -> str:
+    """Return ``source:<slug>`` for a source IRI."""
+    prefix = "https://w3id.org/treatykg/id/source/"
+    return "source:" + iri[len(prefix) :] if iri.startswith(prefix) else iri
 
 
 def _qs_string(text: str) -> str:

@@ -3,11 +3,12 @@
 Links live in ``graph/wikidata/links.ttl`` (the named graph ``g:wikidata``). Each link is a
 ``tkg:wikidataItem`` triple plus a ``tkg:WikidataLink`` record (``link:<slug>``) that says
 where the evidence is and when it was read (docs/model.md). Items that were looked at and found
-to be another thing than the entity are stated in ``graph/wikidata/not-linked.ttl`` as
-``<entity> owl:differentFrom <item>``: ``check`` reports a link that contradicts one, ``resolve``
-never writes one and ``suggest`` marks it. This module reads them out of the
-loaded graph and appends new records to the link file, atomically: the new text goes to a
-temporary file beside it, is parsed by pyoxigraph, and only then replaces the old file.
+to be another thing than the entity are recorded in ``graph/wikidata/not-linked.ttl`` as
+``tkg:RejectedWikidataLink`` records (the entity, the item, the reason, the evidence, the date):
+``check`` reports a link that contradicts one, ``resolve`` never writes one and ``suggest`` marks
+it. This module reads them out of the loaded graph and appends new records to the link file,
+atomically: the new text goes to a temporary file beside it, is parsed by pyoxigraph, and only
+then replaces the old file.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
-OWL_DIFFERENT_FROM = "http://www.w3.org/2002/07/owl#differentFrom"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 WIKIDATA_GRAPH = GRAPH + "wikidata"
@@ -140,7 +140,7 @@ class Entity:
     alt_labels: list[tuple[str, str]] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)  # linked Wikidata item IRIs
-    different_from: list[str] = field(default_factory=list)  # items it is stated not to be
+    rejected: dict[str, str] = field(default_factory=dict)  # item IRI → why it is not this entity
 
     @property
     def kind(self) -> str | None:
@@ -184,6 +184,17 @@ class LinkRecord:
     evidence_urls: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """A ``tkg:RejectedWikidataLink`` record: an item found to be another thing than the entity."""
+
+    iri: str
+    entity: str | None
+    item: str | None
+    reason: str
+    evidence_urls: tuple[str, ...]
+
+
 class LocalGraph:
     """The project's graph loaded for linking, with the link file replaceable for tests."""
 
@@ -193,11 +204,15 @@ class LocalGraph:
         self._entities: dict[str, Entity] | None = None
 
     @classmethod
-    def load(cls, link_file: Path | str | None = None) -> LocalGraph:
+    def load(
+        cls, link_file: Path | str | None = None, *, require_links: bool = False
+    ) -> LocalGraph:
         """Load the ontology and graph; ``link_file`` stands in for ``graph/wikidata/links.ttl``.
 
         A missing ``link_file`` is read as empty (nothing linked yet), so ``resolve`` can start
-        a new file.
+        a new file. A link that is not an item IRI (``tkg:wikidataItem "Q1"``) is an
+        :class:`InputError`; so is, with ``require_links``, a file that holds no link at all (an
+        empty or truncated file must not pass as "0 links, 0 problems").
         """
         default = links_file()
         chosen = Path(link_file) if link_file is not None else default
@@ -208,7 +223,34 @@ class LocalGraph:
             files.append((path, graph))
         if chosen.exists():
             files.append((chosen, WIKIDATA_GRAPH))
-        return cls(loading.load_store(files), chosen)
+        graph = cls(loading.load_store(files), chosen)
+        graph.check_link_file(require_links=require_links and chosen.exists())
+        return graph
+
+    def check_link_file(self, *, require_links: bool) -> None:
+        """Raise :class:`InputError` for a link that is no item IRI, or (``require_links``) for
+        a link file without any ``tkg:wikidataItem`` triple."""
+        count = 0
+        for quad in self.store.quads_for_pattern(
+            None, ox.NamedNode(str(TKG.wikidataItem)), None, ox.NamedNode(WIKIDATA_GRAPH)
+        ):
+            count += 1
+            value = quad.object
+            ok = isinstance(value, ox.NamedNode) and value.value.startswith(_QID_IRI)
+            if ok:
+                number = value.value[len(_QID_IRI) :]
+                ok = number.isdigit() and not number.startswith("0")
+            if not ok:
+                shown = value.value if isinstance(value, ox.NamedNode) else str(value)
+                raise InputError(
+                    f"{self.link_file}: the link of {short(quad.subject.value)} is {shown}, "
+                    "not a Wikidata item IRI (http://www.wikidata.org/entity/Q…)"
+                )
+        if require_links and count == 0:
+            raise InputError(
+                f"{self.link_file}: holds no link (no tkg:wikidataItem triple); "
+                "is the file empty or cut short?"
+            )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -275,17 +317,16 @@ class LocalGraph:
                 entity = found.setdefault(quad.subject.value, Entity(quad.subject.value))
             if quad.object.value not in entity.items:
                 entity.items.append(quad.object.value)
-        for quad in self._objects(OWL_DIFFERENT_FROM):
-            entity = found.get(quad.subject.value)
-            other = quad.object.value if isinstance(quad.object, ox.NamedNode) else ""
-            if entity is not None and other.startswith(WD) and other not in entity.different_from:
-                entity.different_from.append(other)
+        for record in self.rejections():
+            entity = found.get(record.entity or "")
+            if entity is not None and record.item and record.item.startswith(WD):
+                entity.rejected.setdefault(record.item, record.reason)
         for entity in found.values():
             entity.labels.sort(key=lambda pair: (pair[1].lower(), pair[0]))
             entity.alt_labels.sort(key=lambda pair: (pair[1].lower(), pair[0]))
             entity.pages.sort()
             entity.items.sort(key=lambda iri: int(qid(iri)[1:]) if qid(iri)[1:].isdigit() else 0)
-            entity.different_from.sort()
+            entity.rejected = dict(sorted(entity.rejected.items()))
         self._entities = dict(sorted(found.items()))
         return self._entities
 
@@ -339,6 +380,34 @@ class LocalGraph:
                     (values.get(str(TKG.linkedItem)) or [None])[0],
                     (values.get(str(TKG.method)) or [None])[0],
                     tuple(sorted(values.get(str(TKG.evidenceUrl), []))),
+                )
+            )
+        return records
+
+    def rejections(self) -> list[Rejection]:
+        """Return every ``tkg:RejectedWikidataLink`` record, sorted by IRI."""
+        records = []
+        record_class = ox.NamedNode(str(TKG.RejectedWikidataLink))
+        subjects = {
+            q.subject.value
+            for q in self.store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), record_class, None)
+            if isinstance(q.subject, ox.NamedNode)
+        }
+        for subject in sorted(subjects):
+            values: dict[str, list[ox.Term]] = defaultdict(list)
+            for quad in self.store.quads_for_pattern(ox.NamedNode(subject), None, None, None):
+                values[quad.predicate.value].append(quad.object)
+            reasons = sorted(
+                values.get(str(TKG.rejectionReason), []),
+                key=lambda t: (getattr(t, "language", "") or "") != "en",
+            )
+            records.append(
+                Rejection(
+                    subject,
+                    next((t.value for t in values.get(str(TKG.rejectedEntity), [])), None),
+                    next((t.value for t in values.get(str(TKG.rejectedItem), [])), None),
+                    reasons[0].value if reasons else "",
+                    tuple(sorted(t.value for t in values.get(str(TKG.evidenceUrl), []))),
                 )
             )
         return records

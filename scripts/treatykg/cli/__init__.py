@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Library warnings (rdflib, pyshacl) go through logging; keep them off the user's terminal
     # unless they are errors. Expected failures are reported by the TreatyKGError handler below.
     logging.basicConfig(level=logging.ERROR, format="treatykg: %(levelname)s: %(message)s")
+    # Python warnings too (rdflib's "Parsing weird boolean" printed two lines of source code).
+    logging.captureWarnings(True)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

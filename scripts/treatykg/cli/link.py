@@ -50,6 +50,9 @@ COMMON_OPTIONS: tuple[Option, ...] = (
                   "help": "output format (default: table)"}),
     ("--timeout", {"type": float, "default": 60.0, "metavar": "SECONDS",
                    "help": "give up on one request after this long (default 60)"}),
+    ("--types", {"type": Path, "metavar": "TSV",
+                 "help": "a type table (our_class, wikidata_class, label, evidence, quote) "
+                         "instead of graph/wikidata/type-table.tsv"}),
 )  # fmt: skip
 """The options every ``link`` subcommand takes."""
 
@@ -76,14 +79,17 @@ def _client(args: argparse.Namespace) -> SparqlClient:
     return SparqlClient(args.endpoint, timeout=args.timeout)
 
 
-def _graph(args: argparse.Namespace, *, may_be_new: bool = False) -> LocalGraph:
-    """Load the graph; a ``--links-file`` must exist unless the command may start it."""
+def _graph(
+    args: argparse.Namespace, *, may_be_new: bool = False, require_links: bool = False
+) -> LocalGraph:
+    """Load the graph; a ``--links-file`` must exist unless the command may start it, and must
+    hold a link when the command compares links (``require_links``)."""
     chosen = args.links_file
     if chosen is not None and chosen.is_dir():
         raise InputError(f"--links-file {chosen} is a folder, not a file")
     if chosen is not None and not may_be_new and not chosen.exists():
         raise InputError(f"--links-file {chosen} does not exist")
-    return LocalGraph.load(chosen)
+    return LocalGraph.load(chosen, require_links=require_links)
 
 
 def _date(value: str | None) -> str:
@@ -117,8 +123,8 @@ def _print_table(header: list[str], rows: list[list[object]]) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Check every link; exit 1 when a problem is found."""
-    rules = wikidata.load_type_rules(args.types) if args.types else wikidata.TYPE_FIT
-    graph = _graph(args)
+    rules = wikidata.load_type_rules(args.types) if args.types else None
+    graph = _graph(args, require_links=True)
     report = wikidata.check(graph, _client(args), rules)
     failed = report.failed or (args.require_links and bool(report.unlinked))
     if args.format == "json":
@@ -128,7 +134,7 @@ def run_check(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     print(f"Links checked against {report.endpoint}\n")
     _print_table(
-        ["entity", "item", "label score", "lang", "ours", "Wikidata", "type", "ok"],
+        ["entity", "item", "label score", "lang", "ours", "Wikidata", "type", "fits", "ok"],
         [
             [
                 s.entity,
@@ -137,7 +143,8 @@ def run_check(args: argparse.Namespace) -> int:
                 s.label_language or "-",
                 s.ours,
                 s.theirs,
-                "-" if not s.type_checked else ("fits" if s.type_fits else "MISFIT"),
+                s.type,
+                "not judged" if not s.type_checked else ("yes" if s.type_fits else "MISFIT"),
                 "yes" if s.ok else "NO",
             ]
             for s in report.links
@@ -149,7 +156,7 @@ def run_check(args: argparse.Namespace) -> int:
             ["problem", "entity", "item", "score", "detail"],
             [
                 [
-                    p.kind,
+                    p.title,
                     p.entity,
                     p.item,
                     "" if p.score is None else f"{p.score:.2f}",
@@ -167,9 +174,11 @@ def run_check(args: argparse.Namespace) -> int:
                 for u in report.unlinked
             ],
         )
+    unjudged = sum(1 for s in report.links if s.type_fits is None)
     summary = (
         f"{len(report.links)} links, {len(report.problems)} problems, "
         f"{len(report.unlinked)} unlinked entities"
+        + (f", {unjudged} link(s) whose type could not be judged" if unjudged else "")
     )
     print(("\nFAILED: " if failed else "\nOK: ") + summary)
     return 1 if failed else 0
@@ -179,7 +188,10 @@ def run_resolve(args: argparse.Namespace) -> int:
     """Resolve unlinked entities through sitelinks and write the accepted links."""
     retrieved = _date(args.retrieved)
     graph = _graph(args, may_be_new=True)
-    report = wikidata.resolve(graph, _client(args), retrieved=retrieved, entities=args.entity)
+    rules = wikidata.load_type_rules(args.types) if args.types else None
+    report = wikidata.resolve(
+        graph, _client(args), retrieved=retrieved, entities=args.entity, rules=rules
+    )
     text = ""
     if report.new_links and not args.dry_run:
         text = wikidata.write_links(graph, report.new_links, retrieved)
@@ -217,7 +229,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise InputError("--limit must be at least 1")
     graph = _graph(args)
-    suggestions = wikidata.suggest(graph, _client(args), entities=args.entity, limit=args.limit)
+    rules = wikidata.load_type_rules(args.types) if args.types else None
+    suggestions = wikidata.suggest(
+        graph, _client(args), entities=args.entity, limit=args.limit, rules=rules
+    )
     if args.format == "json":
         _print_json([asdict(s) for s in suggestions])
         return 0
@@ -228,13 +243,25 @@ def run_suggest(args: argparse.Namespace) -> int:
             print("(no item has one of these labels)")
             continue
         _print_table(
-            ["rank", "item", "score", "matched", "label (en)", "label (zh)", "description"],
+            [
+                "rank",
+                "item",
+                "score",
+                "matched",
+                "type",
+                "fits",
+                "label (en)",
+                "label (zh)",
+                "description",
+            ],
             [
                 [
                     n,
                     c.item,
                     f"{c.score:.1f}",
                     " ".join(c.matched) + (" REJECTED" if c.rejected else ""),
+                    c.type,
+                    "not judged" if c.type_fits is None else ("yes" if c.type_fits else "MISFIT"),
                     c.label_en,
                     c.label_zh,
                     c.description_en or c.description_zh,
@@ -254,19 +281,27 @@ def run_diff(args: argparse.Namespace) -> int:
     target = None if args.quickstatements in (None, "-") else Path(args.quickstatements)
     if target is not None and (target.is_dir() or not target.parent.is_dir()):
         raise InputError(f"--quickstatements {target}: not a file in an existing folder")
-    graph = _graph(args)
-    report = wikidata.diff(graph, _client(args))
+    graph = _graph(args, require_links=True)
+    rules = wikidata.load_type_rules(args.types) if args.types else None
+    report = wikidata.diff(graph, _client(args), rules)
+    held_back: list[dict[str, str]] = []
     if args.quickstatements:
-        lines = wikidata.quickstatements(report, graph)
+        qs = wikidata.quickstatements(report, graph)
+        held_back = qs.held_back
         if target is None:
-            sys.stdout.write(lines)
+            sys.stdout.write(qs.text)
+            for row in held_back:  # stdout holds only the lines; say what was left out
+                print(_held_back_line(row), file=sys.stderr)
             return 0
         try:
-            target.write_text(lines, encoding="utf-8")
+            target.write_text(qs.text, encoding="utf-8")
         except OSError as error:
             raise InputError(f"cannot write {target}: {error.strerror or error}") from None
     if args.format == "json":
-        _print_json(report.to_json())
+        payload = report.to_json()
+        if args.quickstatements:
+            payload["held_back"] = held_back
+        _print_json(payload)
         return 0
     shown = [s for s in report.statements if args.all or s.status != "same"]
     print(f"Our statements compared with {report.endpoint}\n")
@@ -291,24 +326,38 @@ def run_diff(args: argparse.Namespace) -> int:
         f"{len(report.skipped)} statement(s) skipped (value not linked)."
     )
     if args.quickstatements:
-        print(f"QuickStatements for the missing ones written to {args.quickstatements}.")
+        written = counts["missing"] - len(held_back)
+        print(
+            f"QuickStatements for {written} of the {counts['missing']} missing ones written to "
+            f"{args.quickstatements}; {len(held_back)} held back:"
+        )
+        for row in held_back:
+            print("  " + _held_back_line(row))
     return 0
+
+
+def _held_back_line(row: dict[str, str]) -> str:
+    return (
+        f"not written: {row['item']} {row['property']} {row['value']} ({row['entity']}): "
+        f"{row['reason']}"
+    )
 
 
 SUBCOMMANDS: dict[str, tuple[str, str, tuple[Option, ...], Callable[[argparse.Namespace], int]]] = {
     "check": (
         "compare every link's labels and type with Wikidata; list unlinked entities",
         "For every link, ask the endpoint for the item's labels (en, zh, ru), aliases, "
-        "'instance of' values and redirect, and report: labels that match ours in no "
-        "language (with a similarity score), types that do not fit, redirected or missing "
-        "items, two entities linked to one item, an entity linked to several items, links "
-        "without evidence records, links to an item the graph states the entity is not "
-        "(owl:differentFrom). Unlinked entities are listed too; they make the exit "
-        "status 1 only with --require-links.",
+        "'instance of' values and redirect, and report: a label that does not match ours in "
+        "any one language both sides have (label-mismatch (zh), with both labels; Chinese "
+        "compared in simplified script, both sides NFC-normalised and trimmed), types that "
+        "do not fit the type table or are never a link target (type-mismatch), redirected "
+        "or missing items, two entities linked to one item, an entity linked to several "
+        "items, links without evidence records, links to an item a rejected-link record "
+        "rejects (contradiction). Types the table cannot judge are shown, not failed. "
+        "Unlinked entities are listed too; they make the exit status 1 only with "
+        "--require-links. A link file without any link, or with a link that is not an item "
+        "IRI, is an error (exit 2).",
         (
-            ("--types", {"type": Path, "metavar": "TSV",
-                         "help": "a type table (our_class, wikidata_class, label, evidence) "
-                                 "instead of the built-in one"}),
             ("--require-links", {"action": "store_true",
                                  "help": "count unlinked entities as problems"}),
         ),
@@ -317,9 +366,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, tuple[Option, ...], Callable[[argparse.Na
     "resolve": (
         "link unlinked entities through their Chinese Wikipedia page (sitelinks)",
         "For unlinked entities that have a zh.wikipedia page in the graph, find the item "
-        "joined to that page by its sitelink, compare the item's zh and en labels with "
-        "ours, and append the accepted links (with the page and the date) to the link "
-        "file. Mismatches and ambiguities are reported and never written.",
+        "joined to that page by its sitelink, compare the item's labels (every language "
+        "both sides have) and type with ours, and append the accepted links (with the page "
+        "and the date) to the link file. Label mismatches, types that do not fit or cannot "
+        "be judged, rejected items and ambiguities are reported and never written.",
         (
             ("--dry-run", {"action": "store_true",
                            "help": "report and print what would be written; change nothing"}),
@@ -332,8 +382,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, tuple[Option, ...], Callable[[argparse.Na
     "suggest": (
         "propose candidate items for unlinked entities, ranked (never writes)",
         "For unlinked entities (or the ones named with --entity), look up items whose "
-        "label or alias equals one of ours in en, zh or ru, rank them, and show their "
-        "labels and descriptions so that a person can decide. Nothing is written.",
+        "label or alias equals one of ours in en, zh or ru (in NFC and NFD, with or without "
+        "a trailing space, Chinese in both scripts), rank them, and show their types, "
+        "labels and descriptions so that a person can decide; misfits and rejected items "
+        "rank last. Nothing is written.",
         (
             _entity_option("only this entity; repeatable"),
             ("--limit", {"type": int, "default": 5, "help": "candidates per entity (default 5)"}),
@@ -347,8 +399,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, tuple[Option, ...], Callable[[argparse.Na
         "replaces, based on, part of …), compare them with the linked items' truthy "
         "statements, and print what Wikidata lacks (missing) or holds differently "
         "(different). With --quickstatements FILE ('-' for stdout) the missing statements "
-        "are written as QuickStatements lines, each with a reference to our source, for an "
-        "editor to review.",
+        "are written as QuickStatements lines for an editor to review, each with a "
+        "reference Wikidata accepts (S854 reference URL; a Wikipedia page as S143 imported "
+        "from); statements whose source is of a kind Wikidata does not accept, or whose item "
+        "or value is a doubtful link, are held back and listed.",
         (
             ("--quickstatements", {"metavar": "FILE", "help": "write the missing statements as "
                                    "QuickStatements to FILE ('-': stdout)"}),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from treatykg.validation import validate
-
 _FORMATS = {"text": "to_text", "turtle": "to_turtle", "json": "to_json"}
 
 
@@ -29,11 +27,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also check that the data is consistent under the OWL 2 RL rules (about 2 s more)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["oxigraph", "pyshacl"],
+        default="oxigraph",
+        help="oxigraph: the shapes compiled to SPARQL (fast; falls back to pyshacl for shapes "
+        "it does not compile); pyshacl: the reference engine (slow)",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print a progress line on stderr every second once the work takes over a second "
+        "(default: when stderr is a terminal)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, print the report on stdout, return 0 if it conforms and 1 if not."""
-    report = validate(args.files or None, owl_rl=args.owl_rl)
+    from treatykg.validation import validate  # imported here: other commands need no rdflib
+
+    report = validate(args.files or None, owl_rl=args.owl_rl, engine=args.engine, progress=True)
     print(getattr(report, _FORMATS[args.format])(), end="")
     return 0 if report.conforms else 1

@@ -1,0 +1,1060 @@
+"""SHACL validation compiled to SPARQL and run on pyoxigraph: the fast engine of ``validate``.
+
+The shapes (an rdflib graph: a few thousand triples at most) are compiled into SPARQL SELECT
+queries whose rows are the violations; the data sits in a pyoxigraph store, which answers them
+in native code. pyshacl, the reference engine, instead runs Python code per focus node and one
+rdflib SPARQL query per focus node and SPARQL-based constraint. The results are the same
+(``tests/test_engines.py`` compares the two on the project's graph and on every shape fixture).
+
+How a shape becomes queries:
+
+- its targets (``sh:targetClass`` following ``rdfs:subClassOf*`` in the data, ``sh:targetNode``,
+  ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, SPARQL-based targets, implicit class targets)
+  become one sub-select binding ``?this``, which every query of the shape starts with;
+- the constraints on each value node (``sh:class``, ``sh:datatype``, ``sh:nodeKind``,
+  ``sh:pattern``, ``sh:languageIn``, ``sh:in``, ``sh:min/maxInclusive/Exclusive``,
+  ``sh:min/maxLength``, ``sh:node``, ``sh:or``, ``sh:and``, ``sh:not``, ``sh:xone``) become
+  boolean SPARQL expressions; those of one shape share one query, and a row names the value and
+  which of them it fails;
+- ``sh:minCount``, ``sh:maxCount``, ``sh:qualifiedMin/MaxCount`` and ``sh:uniqueLang`` become
+  grouped counts, ``sh:hasValue`` a ``NOT EXISTS``;
+- a SPARQL-based constraint (``sh:sparql``) is run once, with the target pattern put at the start
+  of its WHERE clause, instead of once per focus node with ``$this`` pre-bound. The SHACL rules
+  for pre-binding (no MINUS, VALUES, SERVICE or ``AS $this``; sub-selects project ``$this``)
+  make the two the same.
+
+What it does not compile raises :class:`Unsupported`; ``validate`` then runs pyshacl instead.
+That is: ``sh:equals``, ``sh:disjoint``, ``sh:lessThan(OrEquals)``, ``sh:closed``,
+``sh:qualifiedValueShapesDisjoint``, SPARQL-based constraints on property shapes or inside
+nested shapes, ``$shapesGraph``/``$currentShape``, custom constraint components, SHACL rules.
+
+Literals: Oxigraph stores typed literals by value, so ``"5"^^xsd:nonNegativeInteger`` comes
+back as ``"5"^^xsd:integer`` and ``"012"^^xsd:integer`` as ``"12"``. The loader therefore keeps
+aside every literal that the store would not keep as written, and every ill-typed one
+(:class:`LiteralNotes`); the constraints on such a value are evaluated in Python on the literal
+as written, and results name it as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import pyoxigraph as ox
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
+from rdflib.term import Node
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_LANGSTRING = str(RDF.langString)
+
+#: Parameters whose constraints this engine does not compile (the run falls back to pyshacl).
+UNSUPPORTED_PARAMETERS = {
+    SH.equals,
+    SH.disjoint,
+    SH.lessThan,
+    SH.lessThanOrEquals,
+    SH.closed,
+    SH.qualifiedValueShapesDisjoint,
+    SH.rule,
+    SH.js,
+    SH.expression,
+}
+
+_VALUE_PARAMETERS = {
+    SH["class"]: "ClassConstraintComponent",
+    SH.datatype: "DatatypeConstraintComponent",
+    SH.nodeKind: "NodeKindConstraintComponent",
+    SH.pattern: "PatternConstraintComponent",
+    SH.languageIn: "LanguageInConstraintComponent",
+    SH["in"]: "InConstraintComponent",
+    SH.minInclusive: "MinInclusiveConstraintComponent",
+    SH.maxInclusive: "MaxInclusiveConstraintComponent",
+    SH.minExclusive: "MinExclusiveConstraintComponent",
+    SH.maxExclusive: "MaxExclusiveConstraintComponent",
+    SH.minLength: "MinLengthConstraintComponent",
+    SH.maxLength: "MaxLengthConstraintComponent",
+    SH.node: "NodeConstraintComponent",
+    SH["or"]: "OrConstraintComponent",
+    SH["and"]: "AndConstraintComponent",
+    SH["not"]: "NotConstraintComponent",
+    SH.xone: "XoneConstraintComponent",
+}
+"""Constraint parameters checked on each value node on its own, and their components."""
+
+# Value constraints whose verdict on a literal depends on how the literal is written (its
+# datatype or lexical form), which the store may have changed: see LiteralNotes.
+_LITERAL_SENSITIVE = {
+    SH.datatype,
+    SH.pattern,
+    SH["in"],
+    SH.hasValue,
+    SH.minInclusive,
+    SH.maxInclusive,
+    SH.minExclusive,
+    SH.maxExclusive,
+    SH.minLength,
+    SH.maxLength,
+}
+
+_NODE_KINDS = {
+    SH.IRI: "isIRI({v})",
+    SH.BlankNode: "isBlank({v})",
+    SH.Literal: "isLiteral({v})",
+    SH.BlankNodeOrIRI: "!isLiteral({v})",
+    SH.BlankNodeOrLiteral: "!isIRI({v})",
+    SH.IRIOrLiteral: "!isBlank({v})",
+}
+
+
+class Unsupported(Exception):
+    """The shapes use a SHACL feature this engine does not compile (``str`` names it)."""
+
+
+# --- terms --------------------------------------------------------------------------------
+
+
+def sparql_term(term: Node) -> str:
+    """Return an rdflib term as SPARQL text (IRIs ``<…>``, literals quoted and escaped)."""
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, Literal):
+        text = sparql_string(str(term))
+        if term.language:
+            return f"{text}@{term.language}"
+        if term.datatype is not None:
+            return f"{text}^^<{term.datatype}>"
+        return text
+    raise Unsupported("a blank node as a constraint value")
+
+
+def sparql_string(text: str) -> str:
+    """Return a SPARQL string literal for ``text``."""
+    escaped = (
+        text.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return f'"{escaped}"'
+
+
+def to_ox(term: Node) -> ox.NamedNode | ox.Literal:
+    """Convert an rdflib IRI or literal to pyoxigraph."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise Unsupported("a blank node as a constraint value")
+
+
+# --- literals the store does not keep as written ------------------------------------------
+
+
+@dataclass
+class LiteralNotes:
+    """Typed literals the store changed (canonical form, base datatype) or that are ill-typed.
+
+    ``by_stored`` maps a literal as stored to the ``(subject, predicate, literal as written)``
+    triples it stands for; ``ill_typed`` lists the triples whose literal is not in its
+    datatype's lexical space (by rdflib's reading of XSD, the one pyshacl uses).
+    """
+
+    by_stored: dict[ox.Literal, list[tuple[object, ox.NamedNode, ox.Literal]]] = field(
+        default_factory=dict
+    )
+    ill_typed: list[tuple[object, ox.NamedNode, ox.Literal]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_stored)
+
+    def written(self, subject: object, stored: object, predicate: object = None) -> object:
+        """Return the literal as written for ``stored`` seen from ``subject`` (or ``stored``)."""
+        if not isinstance(stored, ox.Literal):
+            return stored
+        for s, p, original in self.by_stored.get(stored, ()):
+            if s == subject and (predicate is None or p == predicate):
+                return original
+        return stored
+
+
+_PLAIN_DATATYPES = {XSD + "string", RDF_LANGSTRING}
+
+
+class LiteralChecker:
+    """Sorts the typed literals of a stream of quads into :class:`LiteralNotes`.
+
+    A literal's fate is decided once per distinct literal: ill-typed (rdflib's
+    ``Literal.ill_typed``), or kept as written by the store (a round trip through a scratch
+    store, in batches).
+    """
+
+    def __init__(self) -> None:
+        self.notes = LiteralNotes()
+        self._verdicts: dict[ox.Literal, tuple[bool, ox.Literal | None]] = {}
+        self._pending: list[ox.Quad] = []
+
+    def add(self, quad: ox.Quad) -> None:
+        """Look at one quad (call :meth:`flush` at the end)."""
+        obj = quad.object
+        if type(obj) is ox.Literal and obj.datatype.value not in _PLAIN_DATATYPES:
+            verdict = self._verdicts.get(obj)
+            if verdict is None:
+                self._pending.append(quad)
+                if len(self._pending) >= 50_000:
+                    self.flush()
+            elif verdict[1] is not None:
+                self._note(quad, verdict)
+
+    def flush(self) -> None:
+        """Decide the pending literals and note those the store changes or that are ill-typed."""
+        if not self._pending:
+            return
+        new = list({q.object: None for q in self._pending if q.object not in self._verdicts})
+        if new:
+            scratch = ox.Store()
+            scratch.extend(
+                ox.Quad(ox.NamedNode(f"urn:x:{i}"), ox.NamedNode("urn:p"), literal)
+                for i, literal in enumerate(new)
+            )
+            stored: dict[int, ox.Literal] = {}
+            for quad in scratch:
+                stored[int(quad.subject.value[6:])] = quad.object
+            for i, literal in enumerate(new):
+                ill = _ill_typed(literal)
+                kept = stored.get(i)
+                # (ill-typed, stored form) — stored None: kept as written and well-typed.
+                if ill or kept != literal:
+                    self._verdicts[literal] = (ill, kept if kept is not None else literal)
+                else:
+                    self._verdicts[literal] = (False, None)
+        for quad in self._pending:
+            verdict = self._verdicts[quad.object]
+            if verdict[1] is not None:
+                self._note(quad, verdict)
+        self._pending = []
+
+    def _note(self, quad: ox.Quad, verdict: tuple[bool, ox.Literal | None]) -> None:
+        ill, stored = verdict
+        entry = (quad.subject, quad.predicate, quad.object)
+        self.notes.by_stored.setdefault(stored, []).append(entry)
+        if ill:
+            self.notes.ill_typed.append(entry)
+
+
+def _ill_typed(literal: ox.Literal) -> bool:
+    return bool(rdflib_literal(literal).ill_typed)
+
+
+def rdflib_literal(literal: ox.Literal) -> Literal:
+    """Return the rdflib literal for a pyoxigraph literal (as written)."""
+    if literal.language:
+        return Literal(literal.value, lang=literal.language)
+    datatype = literal.datatype.value
+    if datatype == XSD + "string":
+        return Literal(literal.value)
+    return Literal(literal.value, datatype=URIRef(datatype))
+
+
+# --- compiled shapes ----------------------------------------------------------------------
+
+
+@dataclass
+class ValueCheck:
+    """One constraint checked on each value node: its SPARQL test and its Python twin."""
+
+    component: str
+    sparql: Callable[[str], str]
+    """SPARQL boolean expression, true when the value (a variable name) conforms."""
+    python: Callable[[Node], bool] | None
+    """The same test on an rdflib literal (None: not decidable on a literal alone)."""
+    sensitive: bool
+    """Whether the verdict on a literal depends on how it is written."""
+    constraint: Node | None = None
+
+
+@dataclass
+class CompiledShape:
+    """A shape, with what it checks (a node shape: on its focus; a property shape: its values)."""
+
+    node: Node
+    path: Node | None
+    path_sparql: str | None
+    severity: URIRef
+    messages: list[Literal]
+    value_checks: list[ValueCheck] = field(default_factory=list)
+    counts: list[tuple[str, str, int, Node | None]] = field(default_factory=list)
+    """(component, kind, bound, qualified shape): kind min, max, qmin, qmax."""
+    unique_lang: bool = False
+    has_values: list[Node] = field(default_factory=list)
+    sparql: list[tuple[Node, str, list[Literal]]] = field(default_factory=list)
+    properties: list[CompiledShape] = field(default_factory=list)
+    deactivated: bool = False
+
+
+@dataclass
+class RawResult:
+    """A validation result as found (terms are rdflib terms; the path an rdflib path node)."""
+
+    focus: Node
+    path: Node | None
+    value: Node | None
+    messages: list[Literal]
+    severity: URIRef
+    shape: Node | None
+    component: URIRef
+    source_constraint: Node | None = None
+
+
+class Compiler:
+    """Compiles the shapes of a shapes graph; :meth:`run` validates a store with them."""
+
+    def __init__(self, shapes: Graph) -> None:
+        self.g = shapes
+        self._counter = 0
+        self._prefixes: dict[str, str] = {}
+        self._nested_cache: dict[Node, tuple[Callable[[str], str], Callable | None, bool]] = {}
+        self._in_progress: set[Node] = set()
+        self.targeted: list[tuple[CompiledShape, str]] = []
+        self.prefixes: dict[str, str] = {}
+        """The prefixes of SPARQL-based targets and constraints: every query declares them."""
+        self._check_unsupported()
+        for shape in self._targeted_shapes():
+            target = self._target_pattern(shape)
+            self.targeted.append((self._compile_shape(shape), target))
+        self.prologue = _prologue_text(self.prefixes)
+
+    # -- discovery ------------------------------------------------------------------------
+
+    def _check_unsupported(self) -> None:
+        for parameter in UNSUPPORTED_PARAMETERS:
+            for _s, _o in self.g.subject_objects(parameter):
+                raise Unsupported(f"sh:{parameter.removeprefix(str(SH))}")
+        for _s in self.g.subjects(RDF.type, SH.ConstraintComponent):
+            raise Unsupported("custom constraint components")
+        for _s, _o in self.g.subject_objects(SH.ask):
+            raise Unsupported("sh:ask")
+
+    def _targeted_shapes(self) -> list[Node]:
+        g = self.g
+        shapes = set()
+        for predicate in (
+            SH.targetClass,
+            SH.targetNode,
+            SH.targetSubjectsOf,
+            SH.targetObjectsOf,
+            SH.target,
+        ):
+            shapes.update(g.subjects(predicate, None))
+        # Implicit class targets: a shape that is also a class.
+        for kind in (SH.NodeShape, SH.PropertyShape):
+            for shape in g.subjects(RDF.type, kind):
+                if (shape, RDF.type, RDFS.Class) in g or (
+                    shape,
+                    RDF.type,
+                    URIRef("http://www.w3.org/2002/07/owl#Class"),
+                ) in g:
+                    shapes.add(shape)
+        return sorted(shapes, key=str)
+
+    def _is_class_shape(self, shape: Node) -> bool:
+        g = self.g
+        return (shape, RDF.type, RDFS.Class) in g or (
+            shape,
+            RDF.type,
+            URIRef("http://www.w3.org/2002/07/owl#Class"),
+        ) in g
+
+    def _var(self, stem: str = "x") -> str:
+        self._counter += 1
+        return f"?_{stem}{self._counter}"
+
+    # -- prefixes and SPARQL text ----------------------------------------------------------
+
+    def _declared_prefixes(self, node: Node) -> dict[str, str]:
+        prefixes: dict[str, str] = {}
+        for owner in self.g.objects(node, SH.prefixes):
+            for declaration in self.g.objects(owner, SH.declare):
+                prefix = self.g.value(declaration, SH.prefix)
+                namespace = self.g.value(declaration, SH.namespace)
+                if prefix is not None and namespace is not None:
+                    prefixes[str(prefix)] = str(namespace)
+        return prefixes
+
+    def _use_prefixes(self, prefixes: dict[str, str]) -> None:
+        for prefix, namespace in prefixes.items():
+            if self.prefixes.setdefault(prefix, namespace) != namespace:
+                raise Unsupported(f"the prefix {prefix}: declared with two namespaces")
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def _target_pattern(self, shape: Node) -> str:
+        g = self.g
+        parts = []
+        for cls in sorted(g.objects(shape, SH.targetClass), key=str):
+            parts.append(f"?this <{RDF.type}>/<{RDFS.subClassOf}>* {sparql_term(cls)} .")
+        if self._is_class_shape(shape):
+            parts.append(f"?this <{RDF.type}>/<{RDFS.subClassOf}>* {sparql_term(shape)} .")
+        nodes = sorted(g.objects(shape, SH.targetNode), key=str)
+        if nodes:
+            parts.append("VALUES ?this { " + " ".join(sparql_term(n) for n in nodes) + " }")
+        for predicate in sorted(g.objects(shape, SH.targetSubjectsOf), key=str):
+            parts.append(f"?this {sparql_term(predicate)} ?_any .")
+        for predicate in sorted(g.objects(shape, SH.targetObjectsOf), key=str):
+            parts.append(f"?_any {sparql_term(predicate)} ?this .")
+        for target in g.objects(shape, SH.target):
+            select = g.value(target, SH.select)
+            if select is None:
+                raise Unsupported("a custom target (sh:target without sh:select)")
+            parts.append(self._embed_select(target, str(select)))
+        union = " UNION ".join("{ " + part + " }" for part in parts)
+        return "{ SELECT DISTINCT ?this WHERE { " + union + " } }"
+
+    def _embed_select(self, node: Node, select: str) -> str:
+        """Return a SELECT query as a sub-select (its prefixes join the queries' prologue)."""
+        prefixes = self._declared_prefixes(node)
+        body = _strip_prologue(select, prefixes)
+        self._use_prefixes(prefixes)
+        return "{ " + body + " }"
+
+    # -- shapes ----------------------------------------------------------------------------
+
+    def _path_sparql(self, path: Node) -> str:
+        g = self.g
+        if isinstance(path, URIRef):
+            return f"<{path}>"
+        if (path, RDF.first, None) in g:
+            return "(" + "/".join(self._path_sparql(p) for p in Collection(g, path)) + ")"
+        for predicate, template in (
+            (SH.inversePath, "^({})"),
+            (SH.zeroOrMorePath, "({})*"),
+            (SH.oneOrMorePath, "({})+"),
+            (SH.zeroOrOnePath, "({})?"),
+        ):
+            inner = g.value(path, predicate)
+            if inner is not None:
+                return template.format(self._path_sparql(inner))
+        alternatives = g.value(path, SH.alternativePath)
+        if alternatives is not None:
+            return "(" + "|".join(self._path_sparql(p) for p in Collection(g, alternatives)) + ")"
+        raise Unsupported("an unknown kind of property path")
+
+    def _compile_shape(self, shape: Node) -> CompiledShape:
+        g = self.g
+        path = g.value(shape, SH.path)
+        deactivated = g.value(shape, SH.deactivated)
+        compiled = CompiledShape(
+            node=shape,
+            path=path,
+            path_sparql=None if path is None else self._path_sparql(path),
+            severity=g.value(shape, SH.severity) or SH.Violation,
+            messages=sorted(
+                (m for m in g.objects(shape, SH.message) if isinstance(m, Literal)), key=str
+            ),
+            deactivated=bool(deactivated is not None and deactivated.toPython() is True),
+        )
+        compiled.value_checks = self._value_checks(shape)
+        for parameter, kind, component in (
+            (SH.minCount, "min", "MinCountConstraintComponent"),
+            (SH.maxCount, "max", "MaxCountConstraintComponent"),
+        ):
+            for bound in g.objects(shape, parameter):
+                if path is None:
+                    raise Unsupported(f"sh:{kind}Count on a node shape")
+                compiled.counts.append((component, kind, int(bound), None))
+        for qualified in g.objects(shape, SH.qualifiedValueShape):
+            if path is None:
+                raise Unsupported("sh:qualifiedValueShape on a node shape")
+            for parameter, kind, component in (
+                (SH.qualifiedMinCount, "qmin", "QualifiedMinCountConstraintComponent"),
+                (SH.qualifiedMaxCount, "qmax", "QualifiedMaxCountConstraintComponent"),
+            ):
+                for bound in g.objects(shape, parameter):
+                    compiled.counts.append((component, kind, int(bound), qualified))
+        unique = g.value(shape, SH.uniqueLang)
+        if unique is not None and unique.toPython() is True:
+            if path is None:
+                raise Unsupported("sh:uniqueLang on a node shape")
+            compiled.unique_lang = True
+        compiled.has_values = sorted(g.objects(shape, SH.hasValue), key=str)
+        for constraint in sorted(g.objects(shape, SH.sparql), key=str):
+            if path is not None:
+                raise Unsupported("a SPARQL-based constraint on a property shape")
+            compiled.sparql.append(self._sparql_constraint(constraint))
+        for prop in sorted(g.objects(shape, SH.property), key=str):
+            if path is not None:
+                raise Unsupported("sh:property on a property shape")
+            compiled.properties.append(self._compile_shape(prop))
+            if compiled.properties[-1].properties or compiled.properties[-1].sparql:
+                raise Unsupported("nested property shapes")
+        return compiled
+
+    def _sparql_constraint(self, constraint: Node) -> tuple[Node, str, list[Literal]]:
+        g = self.g
+        select = g.value(constraint, SH.select)
+        if select is None:
+            raise Unsupported("a SPARQL-based constraint without sh:select")
+        deactivated = g.value(constraint, SH.deactivated)
+        if deactivated is not None and deactivated.toPython() is True:
+            return constraint, "", []
+        text = str(select)
+        if re.search(r"[?$](shapesGraph|currentShape)\b", text):
+            raise Unsupported("$shapesGraph or $currentShape in a SPARQL-based constraint")
+        prefixes = self._declared_prefixes(constraint)
+        body = _strip_prologue(text, prefixes)
+        self._use_prefixes(prefixes)
+        messages = sorted(
+            (m for m in g.objects(constraint, SH.message) if isinstance(m, Literal)), key=str
+        )
+        return constraint, body, messages
+
+    # -- value checks ------------------------------------------------------------------------
+
+    def _value_checks(self, shape: Node) -> list[ValueCheck]:
+        g = self.g
+        checks = []
+        for parameter, component in _VALUE_PARAMETERS.items():
+            for value in sorted(g.objects(shape, parameter), key=str):
+                sparql, python, sensitive = self._value_check(shape, parameter, value)
+                checks.append(ValueCheck(component, sparql, python, sensitive, value))
+        return checks
+
+    def _value_check(
+        self, shape: Node, parameter: URIRef, value: Node
+    ) -> tuple[Callable[[str], str], Callable[[Node], bool] | None, bool]:
+        """Return (SPARQL test, Python test on a literal, literal-sensitive) for a parameter."""
+        g = self.g
+        sensitive = parameter in _LITERAL_SENSITIVE
+        if parameter == SH["class"]:
+            cls = sparql_term(value)
+            return (
+                lambda v: f"EXISTS {{ {v} <{RDF.type}>/<{RDFS.subClassOf}>* {cls} }}",
+                lambda _lit: False,
+                False,
+            )
+        if parameter == SH.datatype:
+            datatype = str(value)
+            if datatype == RDF_LANGSTRING:
+                return (lambda v: f'(isLiteral({v}) && lang({v}) != "")', _has_language, False)
+            return (
+                lambda v: f"(isLiteral({v}) && datatype({v}) = <{datatype}>)",
+                lambda lit: _has_datatype(lit, datatype),
+                True,
+            )
+        if parameter == SH.nodeKind:
+            if value not in _NODE_KINDS:
+                raise Unsupported(f"sh:nodeKind {value}")
+            template = _NODE_KINDS[value]
+            literal_ok = value in (SH.Literal, SH.BlankNodeOrLiteral, SH.IRIOrLiteral)
+            return (lambda v: template.format(v=v), lambda _lit: literal_ok, False)
+        if parameter == SH.pattern:
+            flags_node = g.value(shape, SH.flags)
+            flags = "" if flags_node is None else str(flags_node)
+            pattern = str(value)
+            sparql_flags = f", {sparql_string(flags)}" if flags else ""
+            python_re = re.compile(pattern, _python_flags(flags))
+            return (
+                lambda v: (
+                    f"(!isBlank({v}) && REGEX(STR({v}), {sparql_string(pattern)}{sparql_flags}))"
+                ),
+                lambda lit: python_re.search(str(lit)) is not None,
+                True,
+            )
+        if parameter == SH.languageIn:
+            tags = [str(t) for t in Collection(g, value)]
+            return (
+                lambda v: (
+                    "(isLiteral("
+                    + v
+                    + ") && ("
+                    + " || ".join(f"langMatches(lang({v}), {sparql_string(t)})" for t in tags)
+                    + "))"
+                    if tags
+                    else "false"
+                ),
+                lambda lit: _language_in(lit, tags),
+                False,
+            )
+        if parameter == SH["in"]:
+            members = list(Collection(g, value))
+            terms = [sparql_term(m) for m in members]
+            return (
+                lambda v: (
+                    "(" + " || ".join(f"sameTerm({v}, {t})" for t in terms) + ")"
+                    if terms
+                    else "false"
+                ),
+                lambda lit: any(lit == m for m in members),
+                True,
+            )
+        if parameter in (SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive):
+            operator = {
+                SH.minInclusive: ">=",
+                SH.maxInclusive: "<=",
+                SH.minExclusive: ">",
+                SH.maxExclusive: "<",
+            }[parameter]
+            bound = sparql_term(value)
+            return (
+                lambda v: f"COALESCE(({v} {operator} {bound}), false)",
+                lambda lit: _compare(lit, operator, value),
+                True,
+            )
+        if parameter in (SH.minLength, SH.maxLength):
+            operator = ">=" if parameter == SH.minLength else "<="
+            n = int(value)
+            return (
+                lambda v: f"(!isBlank({v}) && STRLEN(STR({v})) {operator} {n})",
+                lambda lit: len(str(lit)) >= n if operator == ">=" else len(str(lit)) <= n,
+                True,
+            )
+        if parameter == SH.node:
+            return self._nested(value)
+        if parameter in (SH["or"], SH["and"], SH.xone):
+            parts = [self._nested(member) for member in Collection(g, value)]
+            sensitive = any(p[2] for p in parts)
+            pythons = [p[1] for p in parts]
+            python = None if any(p is None for p in pythons) else pythons
+            if parameter == SH["or"]:
+                return (
+                    lambda v: "(" + " || ".join(p[0](v) for p in parts) + ")" if parts else "false",
+                    None if python is None else (lambda lit: any(f(lit) for f in python)),
+                    sensitive,
+                )
+            if parameter == SH["and"]:
+                return (
+                    lambda v: "(" + " && ".join(p[0](v) for p in parts) + ")" if parts else "true",
+                    None if python is None else (lambda lit: all(f(lit) for f in python)),
+                    sensitive,
+                )
+            return (
+                lambda v: (
+                    "((" + " + ".join(f"IF({p[0](v)}, 1, 0)" for p in parts) + ") = 1)"
+                    if parts
+                    else "false"
+                ),
+                None if python is None else (lambda lit: sum(bool(f(lit)) for f in python) == 1),
+                sensitive,
+            )
+        if parameter == SH["not"]:
+            sparql, python, sensitive = self._nested(value)
+            return (
+                lambda v: f"(!{sparql(v)})",
+                None if python is None else (lambda lit: not python(lit)),
+                sensitive,
+            )
+        raise Unsupported(f"{parameter}")  # pragma: no cover - the table above is complete
+
+    def _nested(self, shape: Node) -> tuple[Callable[[str], str], Callable | None, bool]:
+        """Return (SPARQL test, Python test, sensitive) for "the value conforms to ``shape``"."""
+        if shape in self._nested_cache:
+            return self._nested_cache[shape]
+        if shape in self._in_progress:
+            raise Unsupported("recursive shapes")
+        self._in_progress.add(shape)
+        g = self.g
+        if (shape, SH.sparql, None) in g:
+            raise Unsupported("a SPARQL-based constraint in a nested shape")
+        tests: list[tuple[Callable[[str], str], Callable | None, bool]] = []
+        path = g.value(shape, SH.path)
+        if path is None:
+            for check in self._value_checks(shape):
+                tests.append((check.sparql, check.python, check.sensitive))
+            for value in g.objects(shape, SH.hasValue):
+                term = sparql_term(value)
+                tests.append((lambda v, t=term: f"sameTerm({v}, {t})", None, True))
+            for prop in g.objects(shape, SH.property):
+                tests.append(self._nested_property(prop))
+            for parameter in (SH.minCount, SH.maxCount, SH.uniqueLang, SH.qualifiedValueShape):
+                if (shape, parameter, None) in g:
+                    raise Unsupported(f"sh:{parameter.removeprefix(str(SH))} on a node shape")
+        else:
+            tests.append(self._nested_property(shape))
+        self._in_progress.discard(shape)
+
+        def sparql(v: str) -> str:
+            return "(" + " && ".join(t[0](v) for t in tests) + ")" if tests else "true"
+
+        pythons = [t[1] for t in tests]
+        python = (
+            None if any(p is None for p in pythons) else (lambda lit: all(f(lit) for f in pythons))
+        )
+        result = (sparql, python, any(t[2] for t in tests))
+        self._nested_cache[shape] = result
+        return result
+
+    def _nested_property(self, prop: Node) -> tuple[Callable[[str], str], Callable | None, bool]:
+        """A property shape inside a nested shape, as a test on its focus node."""
+        g = self.g
+        path = self._path_sparql(g.value(prop, SH.path))
+        if (prop, SH.property, None) in g or (prop, SH.sparql, None) in g:
+            raise Unsupported("nested property shapes")
+        if (prop, SH.qualifiedValueShape, None) in g or (prop, SH.uniqueLang, None) in g:
+            raise Unsupported("qualified or uniqueLang constraints in a nested shape")
+        checks = self._value_checks(prop)
+        has_values = [sparql_term(v) for v in g.objects(prop, SH.hasValue)]
+        min_counts = [int(b) for b in g.objects(prop, SH.minCount)]
+        max_counts = [int(b) for b in g.objects(prop, SH.maxCount)]
+        if any(n > 1 for n in min_counts) or any(n > 1 for n in max_counts):
+            raise Unsupported("counts above 1 in a nested shape")
+        sensitive = any(c.sensitive for c in checks) or bool(has_values)
+
+        def sparql(v: str) -> str:
+            parts = []
+            for check in checks:
+                x = self._var()
+                parts.append(f"NOT EXISTS {{ {v} {path} {x} FILTER (!({check.sparql(x)})) }}")
+            for term in has_values:
+                x = self._var()
+                parts.append(f"EXISTS {{ {v} {path} {x} FILTER (sameTerm({x}, {term})) }}")
+            for n in min_counts:
+                if n == 1:
+                    parts.append(f"EXISTS {{ {v} {path} {self._var()} }}")
+            for n in max_counts:
+                a, b = self._var(), self._var()
+                if n == 0:
+                    parts.append(f"NOT EXISTS {{ {v} {path} {a} }}")
+                else:
+                    parts.append(
+                        f"NOT EXISTS {{ {v} {path} {a} . {v} {path} {b} "
+                        f"FILTER (!sameTerm({a}, {b})) }}"
+                    )
+            return "(" + " && ".join(parts) + ")" if parts else "true"
+
+        # A literal has no values along a path of IRIs... unless the path is inverse: then
+        # the store must answer, and there is no Python twin.
+        python = None if "^" in path else (lambda _lit: not min_counts and not has_values)
+        return sparql, python, sensitive
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(
+        self,
+        store: ox.Store,
+        notes: LiteralNotes,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[RawResult]:
+        """Validate the store's default graph; return the results (unsorted)."""
+        runner = _Runner(self, store, notes)
+        total = sum(1 + len(shape.properties) for shape, _t in self.targeted)
+        done = 0
+        for shape, target in self.targeted:
+            if not shape.deactivated:
+                runner.shape(shape, target, shape)
+            done += 1
+            for prop in shape.properties:
+                if not prop.deactivated and not shape.deactivated:
+                    runner.shape(prop, target, shape)
+                done += 1
+            if progress is not None:
+                progress(done, total)
+        return runner.results
+
+
+def _prologue_text(prefixes: dict[str, str]) -> str:
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
+
+
+_PROLOGUE_LINE = re.compile(
+    r"^\s*(PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>|BASE\s+<[^>]*>)\s*", re.I
+)
+
+
+def _strip_prologue(text: str, prefixes: dict[str, str]) -> str:
+    """Remove PREFIX/BASE lines from the start of a query, adding the prefixes to ``prefixes``."""
+    while True:
+        match = _PROLOGUE_LINE.match(text)
+        if not match:
+            return text
+        if match.group(3) is not None:
+            prefixes[match.group(2) or ""] = match.group(3)
+        text = text[match.end() :]
+
+
+def _where_brace(query: str) -> int:
+    """Return the index of the ``{`` opening the outer WHERE group of a SELECT query."""
+    for match in _TOKEN_OR_BRACE.finditer(query):
+        if match.group(0) == "{":
+            prefix = query[: match.start()]
+            if re.search(r"\bEXISTS\b", prefix, re.I):
+                raise Unsupported("EXISTS in the SELECT clause of a SPARQL-based constraint")
+            return match.start()
+    raise Unsupported("a SPARQL-based constraint without a WHERE group")
+
+
+_TOKEN_OR_BRACE = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*|\{'
+)
+
+
+def _python_flags(flags: str) -> int:
+    value = 0
+    for flag, python in (("i", re.I), ("m", re.M), ("s", re.S), ("x", re.X)):
+        if flag in flags:
+            value |= python
+    return value
+
+
+def _has_language(lit: Node) -> bool:
+    return isinstance(lit, Literal) and bool(lit.language)
+
+
+def _has_datatype(lit: Node, datatype: str) -> bool:
+    if not isinstance(lit, Literal) or lit.language:
+        return False
+    actual = str(lit.datatype) if lit.datatype is not None else XSD + "string"
+    return actual == datatype and not lit.ill_typed
+
+
+def _language_in(lit: Node, tags: list[str]) -> bool:
+    if not isinstance(lit, Literal) or not lit.language:
+        return False
+    language = lit.language.lower()
+    for tag in tags:
+        tag = tag.lower()
+        if tag == "*" or language == tag or language.startswith(tag + "-"):
+            return True
+    return False
+
+
+def _compare(lit: Node, operator: str, bound: Node) -> bool:
+    if not isinstance(lit, Literal) or not isinstance(bound, Literal) or lit.ill_typed:
+        return False
+    a, b = lit.toPython(), bound.toPython()
+    try:
+        if isinstance(a, str) or isinstance(b, str):
+            if not (isinstance(a, str) and isinstance(b, str)):
+                return False
+        elif isinstance(a, (int, float, Decimal)) and isinstance(b, (int, float, Decimal)):
+            a, b = Decimal(str(a)), Decimal(str(b))
+        return bool(
+            {">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b}[operator]  # type: ignore[operator]
+        )
+    except (TypeError, InvalidOperation):
+        return False
+
+
+class _Runner:
+    """Runs the compiled queries of each shape and turns rows into :class:`RawResult`."""
+
+    def __init__(self, compiler: Compiler, store: ox.Store, notes: LiteralNotes) -> None:
+        self.c = compiler
+        self.store = store
+        self.notes = notes
+        self.results: list[RawResult] = []
+
+    def _query(self, text: str):
+        try:
+            return self.store.query(self.c.prologue + text)
+        except SyntaxError as error:
+            raise Unsupported(f"a query the store cannot read ({error})") from None
+
+    def _add(self, shape: CompiledShape, focus, component: str, value=None, **extra) -> None:
+        self.results.append(
+            RawResult(
+                focus=_rdflib(focus),
+                path=extra.pop("path", shape.path),
+                value=None if value is None else _rdflib(value),
+                messages=extra.pop("messages", shape.messages),
+                severity=shape.severity,
+                shape=shape.node,
+                component=SH[component],
+                **extra,
+            )
+        )
+
+    def shape(self, shape: CompiledShape, target: str, owner: CompiledShape) -> None:
+        path = shape.path_sparql
+        predicate = ox.NamedNode(str(shape.path)) if isinstance(shape.path, URIRef) else None
+        if shape.value_checks:
+            self._value_checks(shape, target, path, predicate)
+        for component, kind, bound, qualified in shape.counts:
+            self._count(shape, target, path, component, kind, bound, qualified)
+        if shape.unique_lang:
+            query = (
+                f"SELECT ?this ?lang WHERE {{ {target} ?this {path} ?v . "
+                f'FILTER (isLiteral(?v) && lang(?v) != "") BIND (LCASE(lang(?v)) AS ?lang) }} '
+                f"GROUP BY ?this ?lang HAVING (COUNT(DISTINCT ?v) > 1)"
+            )
+            for row in self._query(query):
+                self._add(shape, row["this"], "UniqueLangConstraintComponent")
+        for value in shape.has_values:
+            term = sparql_term(value)
+            if path is None:
+                query = f"SELECT ?this WHERE {{ {target} FILTER (!sameTerm(?this, {term})) }}"
+            else:
+                query = (
+                    f"SELECT ?this WHERE {{ {target} FILTER NOT EXISTS "
+                    f"{{ ?this {path} ?v FILTER (sameTerm(?v, {term})) }} }}"
+                )
+            for row in self._query(query):
+                value_node = row["this"] if path is None else None
+                self._add(shape, row["this"], "HasValueConstraintComponent", value_node)
+        for constraint, text, messages in shape.sparql:
+            if text:
+                self._sparql(shape, target, constraint, text, messages)
+
+    def _value_checks(self, shape, target, path, predicate) -> None:
+        checks = shape.value_checks
+        value = "?this" if path is None else "?v"
+        binds = " ".join(
+            f"BIND (COALESCE({check.sparql(value)}, false) AS ?ok{i})"
+            for i, check in enumerate(checks)
+        )
+        failing = " || ".join(f"!?ok{i}" for i in range(len(checks)))
+        oks = " ".join(f"?ok{i}" for i in range(len(checks)))
+        pattern = "" if path is None else f"?this {path} ?v ."
+        query = (
+            f"SELECT DISTINCT ?this {'' if path is None else '?v'} {oks} WHERE {{ {target} "
+            f"{pattern} {binds} FILTER ({failing}) }}"
+        )
+        noted = self.notes.by_stored
+        sensitive = any(c.sensitive for c in checks) and bool(noted) and path is not None
+        for row in self._query(query):
+            focus = row["this"]
+            v = focus if path is None else row["v"]
+            if sensitive and v in noted:
+                continue  # judged below on the literal as written
+            for i, check in enumerate(checks):
+                if row[f"ok{i}"].value != "true":
+                    shown = self.notes.written(focus, v, predicate)
+                    self._add(shape, focus, check.component, shown)
+        if sensitive:
+            self._noted_values(shape, target, path, predicate, checks)
+
+    def _noted_values(self, shape, target, path, predicate, checks) -> None:
+        """Judge the values the store changed on the literals as written (in Python)."""
+        stored_terms = list(self.notes.by_stored)
+        for start in range(0, len(stored_terms), 500):
+            chunk = stored_terms[start : start + 500]
+            values = " ".join(str(term) for term in chunk)
+            query = (
+                f"SELECT DISTINCT ?this ?v WHERE {{ VALUES ?v {{ {values} }} {target} "
+                f"?this {path} ?v . }}"
+            )
+            for row in self._query(query):
+                focus, stored = row["this"], row["v"]
+                entries = self.notes.by_stored[stored]
+                originals = [
+                    original
+                    for s, p, original in entries
+                    if predicate is None or (s == focus and p == predicate)
+                ] or [original for _s, _p, original in entries]
+                for original in dict.fromkeys(originals):
+                    literal = rdflib_literal(original)
+                    for check in checks:
+                        if check.python is None:
+                            raise Unsupported("a check that needs the store, on a changed literal")
+                        if not check.python(literal):
+                            self._add(shape, focus, check.component, original)
+
+    def _count(self, shape, target, path, component, kind, bound, qualified) -> None:
+        if qualified is not None:
+            sparql, _python, sensitive = self.c._nested(qualified)
+            if sensitive and self.notes:
+                raise Unsupported("a qualified count over literals the store changed")
+            condition = f"FILTER ({sparql('?v')})"
+        else:
+            condition = ""
+        if kind in ("min", "qmin") and bound == 1:
+            query = (
+                f"SELECT ?this WHERE {{ {target} FILTER NOT EXISTS "
+                f"{{ ?this {path} ?v {condition} }} }}"
+            )
+        else:
+            compare = "<" if kind in ("min", "qmin") else ">"
+            query = (
+                f"SELECT ?this WHERE {{ {target} OPTIONAL {{ ?this {path} ?v {condition} }} }} "
+                f"GROUP BY ?this HAVING (COUNT(DISTINCT ?v) {compare} {bound})"
+            )
+        for row in self._query(query):
+            self._add(shape, row["this"], component)
+
+    def _sparql(self, shape, target, constraint, text, messages) -> None:
+        brace = _where_brace(text)
+        query = text[: brace + 1] + " " + target + " " + text[brace + 1 :]
+        solutions = self._query(query)
+        names = [variable.value for variable in solutions.variables]
+        seen: set = set()
+        for row in solutions:
+            bindings = {name: row[name] for name in names if row[name] is not None}
+            focus = bindings.get("this")
+            if "failure" in bindings:
+                if ("failure", focus) in seen:
+                    continue
+                seen.add(("failure", focus))
+                value = None if shape.path is not None else focus
+                result_path = None
+            else:
+                key = tuple(sorted((k, str(v)) for k, v in bindings.items()))
+                if key in seen:
+                    continue
+                seen.add(key)
+                value = bindings.get("value", None if shape.path is not None else focus)
+                result_path = bindings.get("path")
+            shown = dict(bindings)
+            if value is not None:
+                shown["value"] = value
+            extra = {} if result_path is None else {"path": _rdflib(result_path)}
+            self._add(
+                shape,
+                focus,
+                "SPARQLConstraintComponent",
+                None if value is None else self.notes.written(focus, value),
+                source_constraint=constraint,
+                messages=_format_messages(shape.messages, messages, shown),
+                **extra,
+            )
+
+
+def _format_messages(
+    shape_messages: list[Literal], messages: list[Literal], bindings: dict
+) -> list[Literal]:
+    """pyshacl's messages for a SPARQL result: the shape's, then the constraint's, with
+    ``{?var}``/``{$var}`` replaced by the value's string form."""
+    out = []
+    for message in [*shape_messages, *[m for m in messages if m not in shape_messages]]:
+        text = str(message)
+        for name, term in bindings.items():
+            text = re.sub(
+                "{[?$]" + re.escape(name) + "}",
+                lambda _m, t=term: _string_form(t),
+                text,
+            )
+        out.append(Literal(text, lang=message.language) if message.language else Literal(text))
+    return out
+
+
+def _string_form(term) -> str:
+    if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)):
+        return term.value
+    return str(term)
+
+
+def _rdflib(term) -> Node:
+    """Convert a pyoxigraph term (or an rdflib one) to rdflib."""
+    if term is None or isinstance(term, Node):
+        return term
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        from treatykg.loading import to_rdflib_term
+
+        return to_rdflib_term(term)
+    raise Unsupported(f"a term of kind {type(term).__name__}")
+
+
+def ill_typed_results(notes: LiteralNotes) -> Iterable[tuple[object, ox.NamedNode, ox.Literal]]:
+    """Return the (subject, predicate, literal as written) of every ill-typed literal."""
+    return list(dict.fromkeys(notes.ill_typed))
