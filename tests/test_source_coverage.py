@@ -163,3 +163,24 @@ def test_the_copy_of_the_article_is_pinned_by_its_hash(store):
     query = f"""{PREFIXES} PREFIX schema: <https://schema.org/>
         SELECT ?h WHERE {{ GRAPH ?g {{ source:zhwiki-article schema:sha256 ?h }} }}"""
     assert [s["h"].value for s in store.query(query)] == [digest]
+
+
+def test_every_researched_fact_has_a_status(store):
+    """docs/research/external-facts.tsv says of every row whether it was used (naming the source
+    whose graph holds it), rejected (and why) or left unverified."""
+    path = SOURCE.parents[1] / "research" / "external-facts.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].split("\t") == ["topic", "fact", "value", "source_url", "quote", "status"]
+    sources = {s["s"].value for s in store.query("SELECT ?s WHERE { GRAPH ?g { ?g2 <https://w3id.org/treatykg/ontology#graphSource> ?s } }")}
+    seen = set()
+    for number, line in enumerate(lines[1:], start=2):
+        cells = line.split("\t")
+        assert len(cells) == 6, f"line {number}: {len(cells)} cells"
+        status = cells[5]
+        kind, _, why = status.partition(": ")
+        assert kind in {"used", "rejected", "unverified"} and why, f"line {number}: {status!r}"
+        seen.add(kind)
+        if kind == "used":
+            slug = re.match(r"source:([a-z0-9-]+)", why)
+            assert slug and "https://w3id.org/treatykg/id/source/" + slug[1] in sources, line
+    assert seen == {"used", "rejected", "unverified"}
