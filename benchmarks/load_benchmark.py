@@ -9,11 +9,11 @@ Each row is the median of ``--runs`` runs. Phases:
 
 - ``parse + serialise``: the strict local parse of every file and the N-Triples written per graph
   (what ``load`` does before it sends anything);
-- ``load, empty store``: the whole ``load`` into an empty store (parse, staging uploads, the
-  switching update, the verification counts);
-- ``load again (--replace)``: the same over the graphs already there (the switch now deletes
+- ``load, empty store``: the whole ``load`` into an empty store (parse, the counts before, the
+  one SPARQL update that carries every graph, the verification counts);
+- ``load again (--replace)``: the same over the graphs already there (the update now drops
   the old triples as well);
-- ``load --graph (one PUT)``: everything into one graph by a single Graph Store PUT, no staging;
+- ``load --graph (one PUT)``: everything into one graph by a single Graph Store PUT;
 - ``verify only``: the count queries alone;
 - ``oxigraph load (bulk)``: the server's own bulk loader into a fresh directory (on disk only),
   the fastest way to fill a store that is not yet served.

@@ -608,3 +608,50 @@ def test_every_answer_ends_with_a_newline(name, fmt, capsys):
     main(["query", "run", name, "--format", fmt])
     out = capsys.readouterr().out
     assert out.endswith("\n") and not out.endswith("\n\n\n"), repr(out[-20:])
+
+
+@pytest.fixture
+def silent_endpoint():
+    """A local server that accepts connections and never answers; closed at the end."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/query"
+    listener.close()
+
+
+def test_an_endpoint_that_does_not_answer_in_time_is_one_line(silent_endpoint, capsys):
+    import time
+
+    start = time.monotonic()
+    args = ["query", "run", "triples-per-class", "--endpoint", silent_endpoint]
+    assert main([*args, "--timeout", "0.5"]) == 2
+    elapsed = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert err == (
+        f"treatykg: error: SPARQL endpoint {silent_endpoint} did not answer within 0.5 s\n"
+    )
+    assert elapsed < 5  # the default (60 s) would hang here
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
+def test_a_timeout_is_a_positive_number_of_seconds(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "query",
+                "run",
+                "triples-per-class",
+                "--endpoint",
+                "http://127.0.0.1:9/q",
+                "--timeout",
+                value,
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert "seconds" in capsys.readouterr().err
+
+
+def test_a_timeout_without_an_endpoint_is_refused(capsys):
+    assert main(["query", "run", "triples-per-class", "--timeout", "5"]) == 2
+    assert "--timeout is for --endpoint" in capsys.readouterr().err

@@ -12,11 +12,13 @@ import base64
 import http.client
 import http.server
 import io
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -221,12 +223,13 @@ def test_a_server_killed_during_an_upload_keeps_the_old_graphs(tmp_path):
     with OxigraphServer(location=location) as first:
         load(first.endpoint, old)
         assert targets(first) == old_counts
-        killer = KillAt(first, "uploading user/big", 0.5)
+        label = f"uploading {len(new_counts)} graphs"
+        killer = KillAt(first, label, 0.5)
         with pytest.raises(RemoteStoreError) as failure:
             load(first.endpoint, new, client=HttpClient(retries=1, backoff=0.05, progress=killer))
     assert killer.killed_at is not None
     message = str(failure.value)
-    assert "while uploading user/big" in message and message.endswith("the store was not changed")
+    assert f"while {label}" in message and message.endswith("the store was not changed")
     with OxigraphServer(location=location) as second:
         assert targets(second) == old_counts
         report = load(second.endpoint, new)
@@ -236,25 +239,33 @@ def test_a_server_killed_during_an_upload_keeps_the_old_graphs(tmp_path):
         assert counts(third) == new_counts
 
 
-def test_a_server_killed_before_the_switch_keeps_the_old_graphs_and_the_next_load_tidies(
-    tmp_path,
-):
+def test_a_server_killed_before_the_update_keeps_the_old_graphs(tmp_path):
     old, new, old_counts, new_counts = _old_and_new(tmp_path)
     location = tmp_path / "store"
     with OxigraphServer(location=location) as first:
         load(first.endpoint, old)
         with pytest.raises(RemoteStoreError) as failure:
-            load(first.endpoint, new, client=HttpClient(retries=0), before_switch=first.kill)
+            load(first.endpoint, new, client=HttpClient(retries=0), before_update=first.kill)
     assert "connection refused" in str(failure.value)
     assert str(failure.value).endswith("the store was not changed")
     with OxigraphServer(location=location) as second:
-        assert targets(second) == old_counts
-        staged = RemoteStore(second.endpoint).graphs_under(STAGING)
-        assert len(staged) == len(new_counts)  # every graph was staged, none switched
+        assert counts(second) == old_counts  # nothing staged, nothing half-loaded
         report = load(second.endpoint, new)
-        assert report.ok
-        assert any("staging graph(s) left by an interrupted load" in n for n in report.notes)
+        assert report.ok and report.notes == []
         assert counts(second) == new_counts
+
+
+def test_staging_graphs_left_by_an_earlier_version_are_dropped_by_the_next_load(
+    fresh_server, local_counts
+):
+    left = STAGING + "20250101T000000Z-abcdef/ontology"
+    RemoteStore(fresh_server.endpoint).update(
+        f"INSERT DATA {{ GRAPH <{left}> {{ <https://example.org/s> <https://example.org/p> 1 }} }}"
+    )
+    report = load(fresh_server.endpoint, project_files())
+    assert report.ok
+    assert report.notes == ["removed 1 staging graph(s) left by an interrupted load"]
+    assert counts(fresh_server) == local_counts
 
 
 def test_a_single_graph_put_killed_midway_keeps_the_old_graph(tmp_path):
@@ -322,16 +333,14 @@ def test_the_command_killed_at_any_moment_leaves_old_or_new_then_loads(tmp_path)
 
 def _two_graphs(tmp_path: Path, big: int, *, offset: int = 0) -> list[Path]:
     """Two user files, a.ttl (10 triples) and big.ttl (``big`` triples): two graphs, so the
-    load goes through staging graphs and one switching update."""
+    load is one SPARQL update rather than one Graph Store PUT."""
     return [
         synthetic(tmp_path / "a.ttl", 10, offset=offset),
         synthetic(tmp_path / "big.ttl", big, offset=offset + 1_000_000),
     ]
 
 
-def test_ctrl_c_before_the_switch_keeps_the_old_graphs_and_drops_the_staging_ones(
-    fresh_server, tmp_path
-):
+def test_ctrl_c_before_the_update_keeps_the_old_graphs(fresh_server, tmp_path):
     old = _two_graphs(tmp_path, 100)
     assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
     before = counts(fresh_server)
@@ -342,10 +351,10 @@ def test_ctrl_c_before_the_switch_keeps_the_old_graphs_and_drops_the_staging_one
 
     sources = [(path, graph_name_for(path)) for path in new]
     with pytest.raises(LoadInterrupted) as stopped:
-        load(fresh_server.endpoint, sources, before_switch=ctrl_c)
-    assert str(stopped.value) == "interrupted before the switch; the store was not changed"
+        load(fresh_server.endpoint, sources, before_update=ctrl_c)
+    assert str(stopped.value) == "interrupted before the update; the store was not changed"
     assert stopped.value.exit_code == 130
-    assert counts(fresh_server) == before  # no staging graph left either
+    assert counts(fresh_server) == before
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
@@ -353,8 +362,9 @@ def test_the_command_interrupted_mid_upload_says_so_and_keeps_the_old_graphs(
     fresh_server, tmp_path, signal_number
 ):
     """Ctrl-C (SIGINT) or `kill` (SIGTERM) while the command uploads through a store that
-    reads slowly: exit 130, one line saying the store was not changed, the old graphs kept;
-    the next load puts the new ones in place and tidies."""
+    reads slowly: exit 130, one line saying what the store holds: the old graphs, or the new
+    ones if the whole update was already on its way (the socket's buffers hold megabytes), never
+    a mix; the next load puts the new ones in place."""
     old = _two_graphs(tmp_path, 100)
     assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
     before = counts(fresh_server)
@@ -372,7 +382,7 @@ def test_the_command_interrupted_mid_upload_says_so_and_keeps_the_old_graphs(
         seen = []
         for line in process.stderr:
             seen.append(line)
-            shown = re.search(r"^uploading user/big: .*\((\d+)%\)$", line.strip())
+            shown = re.search(r"^uploading 2 graphs: .*\((\d+)%\)$", line.strip())
             if shown and int(shown[1]) >= 30:
                 process.send_signal(signal_number)
                 break
@@ -382,11 +392,59 @@ def test_the_command_interrupted_mid_upload_says_so_and_keeps_the_old_graphs(
     assert "Traceback" not in err
     errors = [ln for ln in err.splitlines() if ln.startswith("treatykg: error:")]
     assert errors == [
-        "treatykg: error: interrupted before the switch; the store was not changed"
+        "treatykg: error: interrupted while uploading 2 graphs: the store holds either the old "
+        "graphs or, if it received the whole update, the new ones, never a mix; load again"
     ], err
-    assert targets(fresh_server) == before
+    assert counts(fresh_server) in (
+        before,
+        {graph_name_for(new[0]): 10, graph_name_for(new[1]): NEW},
+    )
     assert main(["load", "--endpoint", fresh_server.base_url, *map(str, new)]) == 0
     assert counts(fresh_server) == {graph_name_for(new[0]): 10, graph_name_for(new[1]): NEW}
+
+
+def test_a_load_killed_outright_leaves_old_or_new_and_its_files_are_removed_next_time(
+    fresh_server, tmp_path, monkeypatch, capsys
+):
+    """`kill -9` (SIGKILL: no clean-up code runs) while the command uploads: the store holds
+    the old graphs or the new ones, and nothing staged; the command's temporary files stay
+    until the next treatykg command, which removes them and says so."""
+    old = _two_graphs(tmp_path, 100)
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
+    before = counts(fresh_server)
+    new = _two_graphs(tmp_path, 3 * NEW, offset=5000)
+    after = {graph_name_for(new[0]): 10, graph_name_for(new[1]): 3 * NEW}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    command = [
+        sys.executable, "-m", "treatykg", "load", "--progress", "--retries", "0", *map(str, new),
+    ]  # fmt: skip
+    with Front(fresh_server.base_url, read_pause=0.05) as front:
+        process = subprocess.Popen(
+            [*command, "--endpoint", front.base_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TMPDIR": str(scratch)},
+        )
+        for line in process.stderr:
+            shown = re.search(r"^uploading 2 graphs: .*\((\d+)%\)$", line.strip())
+            if shown and int(shown[1]) >= 30:
+                process.kill()
+                break
+        assert process.wait(timeout=60) == -signal.SIGKILL
+    assert counts(fresh_server) in (before, after)
+    left = [p.name for p in scratch.iterdir()]
+    assert left and all(name.startswith(f"treatykg-load-{process.pid}-") for name in left)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    capsys.readouterr()
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, new)]) == 0
+    assert capsys.readouterr().err == (
+        f"treatykg: removed {len(left)} temporary file(s) left by a treatykg process that was "
+        "killed\n"
+    )
+    assert list(scratch.iterdir()) == []
+    assert counts(fresh_server) == after
 
 
 def test_a_store_that_stops_answering_mid_load_times_out_and_keeps_the_old_graphs(
@@ -398,7 +456,7 @@ def test_a_store_that_stops_answering_mid_load_times_out_and_keeps_the_old_graph
     new = _two_graphs(tmp_path, 40, offset=5000)
 
     def stalls_on_uploads(method, path):
-        if method == "PUT":
+        if path.startswith("/update"):
             time.sleep(1.0)
             return 504, {}, b"too late"
         return None
@@ -410,10 +468,12 @@ def test_a_store_that_stops_answering_mid_load_times_out_and_keeps_the_old_graph
         )
     assert code == 2
     assert capsys.readouterr().err == (
-        f"treatykg: error: no answer from {front.base_url}/store within 0.3 s while uploading "
-        "user/a; the store was not changed\n"
+        f"treatykg: error: no answer from {front.base_url}/update within 0.3 s while uploading 2 "
+        "graphs: the store holds either the old graphs or, if it received the whole update, the "
+        "new ones, never a mix; load again (a large update may still be running: give it time, "
+        "or a larger --timeout)\n"
     )
-    assert counts(fresh_server) == before  # and its staging graphs were dropped
+    assert counts(fresh_server) == before  # the front never passed it on
 
 
 def test_a_put_whose_answer_is_lost_says_the_graph_holds_old_or_new(fresh_server, tmp_path, capsys):
@@ -441,18 +501,43 @@ def test_a_put_whose_answer_is_lost_says_the_graph_holds_old_or_new(fresh_server
     assert counts(fresh_server) == {graph: 20}
 
 
-def test_sparql_update_loads_in_pieces_and_keeps_blank_nodes_together(
-    fresh_server, local_counts, monkeypatch
+def test_a_load_is_one_update_and_queries_meanwhile_see_old_or_new_never_staging(
+    fresh_server, tmp_path
 ):
-    """Without a Graph Store endpoint the files go as INSERT DATA requests of a bounded size,
-    read from disk as they are sent; the lines with blank nodes all go in one request, or each
-    request would make new nodes of the same labels."""
-    monkeypatch.setattr(remote_store, "UPDATE_CHUNK_BYTES", 4096)
-    with Front(fresh_server.base_url) as front:
-        assert main(["load", "--endpoint", front.base_url, "--store-url", "none"]) == 0
-    assert not [r for r in front.seen if r.startswith(("PUT", "POST /store"))]
-    inserts = [r for r in front.seen if r == "POST /update"]
-    assert len(inserts) > 2 * len(local_counts)  # many pieces, not one request per graph
+    """Nothing is staged in the store: a client querying the store all through a slow load
+    (the front reads the upload slowly) sees the old graphs, then the new ones, and nothing else
+    — no staging graph, no half-loaded graph. The blank nodes arrive as nodes of their own."""
+    old = _two_graphs(tmp_path, 100)
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
+    before = counts(fresh_server)
+    new = _two_graphs(tmp_path, NEW, offset=5000)
+    after = {graph_name_for(new[0]): 10, graph_name_for(new[1]): NEW}
+    seen: list[dict[str, int]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(counts(fresh_server))
+
+    watcher = threading.Thread(target=watch)
+    with Front(fresh_server.base_url, read_pause=0.01) as front:
+        watcher.start()
+        try:
+            assert main(["load", "--endpoint", front.base_url, *map(str, new)]) == 0
+        finally:
+            done.set()
+            watcher.join()
+    assert len(seen) > 10
+    assert before in seen and after in seen
+    assert all(view in (before, after) for view in seen), [
+        v for v in seen if v not in (before, after)
+    ][:3]
+    changes = [r for r in front.seen if not r.startswith("POST /query")]
+    assert changes == ["POST /update"]  # one request changes the store
+
+
+def test_blank_nodes_arrive_as_nodes_of_their_own(fresh_server, local_counts):
+    assert main(["load", "--endpoint", fresh_server.base_url]) == 0
     assert counts(fresh_server) == local_counts
     blank = (
         "SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE { GRAPH ?g { { ?b ?p ?o } UNION { ?s ?p ?b } } "
@@ -604,9 +689,9 @@ def test_a_redirect_is_reported_not_followed(fresh_server, capsys):
     )
 
 
-def test_a_failing_switch_leaves_the_graphs_as_they_were(fresh_server, local_counts, capsys):
+def test_a_failing_update_leaves_the_graphs_as_they_were(fresh_server, local_counts, capsys):
     assert main(["load", "--endpoint", fresh_server.base_url]) == 0
-    before = targets(fresh_server)
+    before = counts(fresh_server)
 
     def broken_updates(method, path):
         if path.startswith("/update"):
@@ -616,16 +701,11 @@ def test_a_failing_switch_leaves_the_graphs_as_they_were(fresh_server, local_cou
     with Front(fresh_server.base_url, answer=broken_updates) as front:
         assert main(["load", "--endpoint", front.base_url]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(
-        f"treatykg: error: HTTP 500 from {front.base_url}/update: boom: disk full"
+    assert err == (
+        f"treatykg: error: HTTP 500 from {front.base_url}/update while uploading "
+        f"{len(local_counts)} graphs: boom: disk full; the store was not changed\n"
     )
-    assert err.endswith("the store was not changed\n")
-    assert targets(fresh_server) == before
-    # Its staging graphs could not be dropped (updates fail); the next load removes them.
-    assert RemoteStore(fresh_server.endpoint).graphs_under(STAGING)
-    assert main(["load", "--endpoint", fresh_server.base_url]) == 0
-    assert "left by an interrupted load" in capsys.readouterr().err
-    assert counts(fresh_server) == local_counts
+    assert counts(fresh_server) == before
 
 
 # --- credentials --------------------------------------------------------------------------------
@@ -702,7 +782,7 @@ def test_credentials_in_the_url_are_refused_and_not_repeated(capsys):
 def test_a_write_by_someone_else_during_the_load_is_caught_by_the_counts(
     fresh_server, monkeypatch, capsys
 ):
-    """Someone adds a triple to a target graph between the upload and the switch (--append):
+    """Someone adds a triple to a target graph between the counts and the update (--append):
     the count after the load is one more than expected, and the command says so (exit 1)."""
     from functools import partial
 
@@ -715,7 +795,7 @@ def test_a_write_by_someone_else_during_the_load_is_caught_by_the_counts(
             "<https://example.org/x> <https://example.org/y> 1 } }"
         )
 
-    monkeypatch.setattr(remote_store, "load", partial(remote_store.load, before_switch=intruder))
+    monkeypatch.setattr(remote_store, "load", partial(remote_store.load, before_update=intruder))
     capsys.readouterr()
     assert main(["load", "--endpoint", fresh_server.base_url, "--append"]) == 1
     out = capsys.readouterr().out

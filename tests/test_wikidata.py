@@ -274,14 +274,18 @@ def test_the_type_table_covers_our_classes_and_names_its_evidence():
 
 
 def test_every_linkable_class_is_judged_or_said_to_be_unjudged(graph):
-    """A class without a row is one the README names as not judged (tkg:Place, tkg:Work)."""
+    """A linkable class without a type-table row is one the README names as not judged."""
     rules = wikidata.load_type_rules()
     unjudged = set()
     for entity in graph.entities().values():
         if graph.linkable(entity) and not wikidata.expected_classes(graph, entity, rules):
-            unjudged |= {t.rsplit("#", 1)[-1] for t in entity.types}
-    assert unjudged == {"Place", "Work"}
-    assert "`tkg:Place` and `tkg:Work`" in README.read_text(encoding="utf-8")
+            unjudged |= {"tkg:" + t.rsplit("#", 1)[-1] for t in entity.types}
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    listed = re.search(r"whose types cannot be judged: ((?:`tkg:\w+`(?:, )?)+)", text)
+    assert listed, "the README's sentence listing the classes that cannot be judged"
+    assert set(re.findall(r"`(tkg:\w+)`", listed[1])) == unjudged, (
+        "add a row to graph/wikidata/type-table.tsv (with evidence) or list the class in the README"
+    )
 
 
 def test_a_type_table_file_can_replace_the_project_one(tmp_path):
@@ -726,6 +730,40 @@ def test_diff_reports_missing_and_different_and_writes_quickstatements(endpoint,
     captured = capsys.readouterr()
     assert captured.out.splitlines() == lines
     assert captured.err.count("not written: ") == len(held)
+
+
+@pytest.mark.server
+def test_diff_never_cites_a_blog_or_a_mirror(endpoint, tmp_path, capsys):
+    # World War II and the Sino-Soviet split linked to made-up items whose types and labels fit:
+    # their dates rest only on reference.com (a blog / SEO page) and wn.com (a mirror).
+    target = _links_copy(tmp_path)
+    text = target.read_text(encoding="utf-8").replace("wd:Q362 ", "wd:Q900000109 ")
+    text += (
+        "\nevent:sino-soviet-split tkg:wikidataItem wd:Q900000110 .\n"
+        "link:sino-soviet-split a tkg:WikidataLink ; "
+        "tkg:linkedEntity event:sino-soviet-split ; tkg:linkedItem wd:Q900000110 ; "
+        "tkg:evidenceUrl <https://example.org/test-evidence> ; tkg:evidenceQuote 'test' ; "
+        "tkg:retrieved '2026-11-28'^^xsd:date ; tkg:method 'evidence' .\n"
+    )
+    target.write_text(text, encoding="utf-8")
+    graph = LocalGraph.load(target)
+    report = wikidata.diff(graph, SparqlClient(endpoint, timeout=30))
+    assert not {"Q900000109", "Q900000110"} & set(report.doubtful)
+    qs = wikidata.quickstatements(report, graph)
+    held = {(h["item"], h["property"], h["value"]): h["reason"] for h in qs.held_back}
+    blog = "needs a better source: source:reference-com-world-war-ii is of kind blog, "
+    mirror = "needs a better source: source:wn-sino-soviet-split is of kind mirror, "
+    assert held[("Q900000109", "P580", "1939-09-01")].startswith(blog)
+    assert held[("Q900000109", "P582", "1945-09-02")].startswith(blog)
+    assert held[("Q900000110", "P580", "1960")].startswith(mirror)
+    assert held[("Q900000110", "P582", "1989")].startswith(mirror)
+    for page in ("reference.com", "wn.com", "piglix", "everything.explained", "hitchhikersgui"):
+        assert page not in qs.text
+    # What the Chinese Wikipedia article says of the split is imported from it (P143), not cited.
+    assert qs.text.splitlines() == [
+        f"Q900000110\tP710\t{item}\tS143\tQ30239\tS813\t+{read}T00:00:00Z/11"
+        for item, read in (("Q148", "2026-11-28"), ("Q15180", "2026-11-28"))
+    ]
 
 
 def qs_report(graph: LocalGraph, report: wikidata.DiffReport) -> list[dict[str, str]]:

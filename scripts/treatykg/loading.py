@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,45 +174,64 @@ def load_validation_store(
     """Return a store holding the union of ``files`` in its default graph (what SHACL
     validates), the notes on its typed literals, and the number of triples of each file.
 
-    Parsing streams: the triples go into the store in batches, so the memory beyond the
-    store's own is bounded. ``progress(triples so far, file)`` is called after each batch.
-    The notes (:class:`treatykg.shacl_sparql.LiteralNotes`) keep every literal the store does
-    not keep as written, and every ill-typed one.
+    Two passes run side by side, on two cores where there are two: Oxigraph's own loader
+    fills the store (in native code, without Python objects per triple), while a streaming
+    parse here looks at each literal and counts the triples (and reports syntax errors by line
+    and column, as :func:`parse_file` does). Memory beyond the store's own stays small. The
+    notes (:class:`treatykg.shacl_sparql.LiteralNotes`) keep every literal the store does not
+    keep as written, and every ill-typed one. ``progress(triples so far, file)`` is called every
+    100,000 triples.
     """
     from treatykg.shacl_sparql import LiteralChecker
 
+    paths = [Path(spec) for spec in files]
+    formats = [_format_of(path) for path in paths]
     store = ox.Store()
+    failures: list[BaseException] = []
+
+    def load_all() -> None:
+        for path, rdf_format in zip(paths, formats, strict=True):
+            try:
+                store.load(path=path, format=rdf_format)
+            except BaseException as error:  # reported by the streaming pass, or below
+                failures.append(error)
+                return
+
+    loader = threading.Thread(target=load_all, name="treatykg-load", daemon=True)
+    loader.start()
     checker = LiteralChecker()
     counts: dict[Path, int] = {}
     total = 0
-    for spec in files:
-        path = Path(spec)
-        rdf_format = _format_of(path)
-        count = 0
-        batch: list[ox.Quad] = []
-        try:
-            for quad in ox.parse(
-                path=path, format=rdf_format, rename_blank_nodes=True, without_named_graphs=True
-            ):
-                checker.add(quad)
-                batch.append(quad)
-                if len(batch) >= 100_000:
-                    store.extend(batch)
-                    count += len(batch)
-                    batch = []
-                    if progress is not None:
+    try:
+        for path, rdf_format in zip(paths, formats, strict=True):
+            count = 0
+            try:
+                for quad in ox.parse(
+                    path=path,
+                    format=rdf_format,
+                    rename_blank_nodes=True,
+                    without_named_graphs=True,
+                ):
+                    checker.add(quad)
+                    count += 1
+                    if progress is not None and count % 100_000 == 0:
                         progress(total + count, path)
-        except SyntaxError as error:
-            raise _parse_error(path, error) from None
-        except OSError as error:
-            raise InputError(f"{path}: {error.strerror or error}") from None
-        store.extend(batch)
-        count += len(batch)
-        total += count
-        counts[path] = count
-        if progress is not None:
-            progress(total, path)
-    checker.flush()
+            except SyntaxError as error:
+                raise _parse_error(path, error) from None
+            except OSError as error:
+                raise InputError(f"{path}: {error.strerror or error}") from None
+            total += count
+            counts[path] = count
+            if progress is not None:
+                progress(total, path)
+        checker.flush()
+    finally:
+        loader.join()
+    if failures:
+        error = failures[0]
+        if isinstance(error, OSError):
+            raise InputError(f"{error.filename}: {error.strerror or error}") from None
+        raise InputError(f"the store could not load the data: {error}") from None
     return store, checker.notes, counts
 
 

@@ -299,12 +299,14 @@ def run(
     endpoint: str | None = None,
     engine: str = "oxigraph",
     dataset=None,
+    timeout: float | None = None,
 ) -> Answer:
     """Answer a stored (or user's) query with its parameters bound.
 
     ``values`` are the parameters as typed (``{"lang": "ru"}``); missing ones take the header's
     default. The query runs on ``endpoint`` if given, else on the embedded engine: Oxigraph
-    (``store``, loaded from the project when None) or rdflib (``dataset``).
+    (``store``, loaded from the project when None) or rdflib (``dataset``). ``timeout`` is how
+    long to wait for the endpoint's answer (default :data:`ENDPOINT_TIMEOUT`).
 
     >>> from treatykg.catalogue import stored_query
     >>> answer = run(stored_query("days-between-signing-and-entry-into-force"))
@@ -316,7 +318,7 @@ def run(
     on_rdflib = engine == "rdflib" and not endpoint
     text = bind_parameters(query.text, bindings, expand_unicode_escapes=on_rdflib)
     if endpoint:
-        return run_on_endpoint(endpoint, text, form)
+        return run_on_endpoint(endpoint, text, form, timeout=timeout or ENDPOINT_TIMEOUT)
     if engine == "rdflib":
         return run_on_rdflib(dataset if dataset is not None else open_rdflib_dataset(), text, form)
     if engine != "oxigraph":
@@ -393,7 +395,13 @@ def run_on_rdflib(dataset, text: str, form: str) -> Answer:
         raise TreatyKGError(f"rdflib failed to answer: {error}") from None
 
 
-def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> Answer:
+ENDPOINT_TIMEOUT = 60.0
+"""Seconds to wait for a remote endpoint's answer, unless told otherwise (``--timeout``)."""
+
+
+def run_on_endpoint(
+    url: str, text: str, form: str, *, timeout: float = ENDPOINT_TIMEOUT
+) -> Answer:
     """Answer the (already bound) query on a remote SPARQL endpoint through SPARQLWrapper.
 
     The endpoint must offer the union of the named graphs as its default graph (see the module
@@ -406,7 +414,7 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
     _check_endpoint_url(url)
     client = sw.SPARQLWrapper(url)
     client.setMethod(sw.POST)
-    client.setTimeout(int(timeout))
+    client.timeout = timeout  # setTimeout() would round it to whole seconds
     client.setQuery(text)
     # SPARQLWrapper guesses the form from the first keyword it finds, comments included (a
     # header saying "dropped" made it send the query as an update): the form is known, say it.
@@ -418,8 +426,14 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = 60) -> A
         response = client.query().response
         body = response.read()
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
+    except TimeoutError:
+        raise InputError(f"SPARQL endpoint {url} did not answer within {timeout:g} s") from None
     except urllib.error.URLError as error:
         reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            raise InputError(
+                f"SPARQL endpoint {url} did not answer within {timeout:g} s"
+            ) from None
         raise InputError(f"cannot reach SPARQL endpoint {url}: {reason}") from None
     except EndPointNotFound:
         # SPARQLWrapper's own words ("not possible to connect") hide that the server answered.

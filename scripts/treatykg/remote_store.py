@@ -4,26 +4,29 @@ How a load works (``treatykg load``), and why:
 
 1. Every file is parsed locally by the strict parser (:mod:`treatykg.loading`) before anything is
    sent: a bad file stops the load with ``path:line:column: message`` and the store is untouched.
-2. Each named graph is uploaded into a *staging* graph of its own,
-   ``https://w3id.org/treatykg/graph/staging/<run-id>/<source>``, by the Graph Store HTTP
-   Protocol (one ``PUT`` per graph), or by SPARQL 1.1 Update (``INSERT DATA`` in chunks) when the
-   store has no Graph Store endpoint. The staged counts are checked against the local counts.
-3. One SPARQL Update request then moves every staging graph onto its target (``MOVE`` for
-   ``--replace``; ``ADD`` and ``DROP`` for ``--append``). One request is one transaction in
-   Oxigraph, Fuseki (TDB2), GraphDB and Virtuoso, so the user sees the old graphs or the new
-   ones, never a mix. Measured on Oxigraph 0.5.13: an update request whose last operation fails
-   leaves the store exactly as it was.
-4. The triples in each target graph are counted and compared with the local counts.
+   Each graph's triples are written as N-Triples into a private temporary folder named after the
+   process (:mod:`treatykg.tempfiles`): removed at the end, or by the next treatykg command if
+   this one was killed outright.
+2. The triples in each target graph are counted (and, for ``--append``, how many of the local
+   ones it already holds).
+3. One SPARQL 1.1 Update request, streamed from the files, changes the store:
+   ``DROP SILENT GRAPH <g> ; INSERT DATA { GRAPH <g> { … } }`` for every graph (``--replace``),
+   or ``INSERT DATA`` only (``--append``). One request is one transaction in Oxigraph, Fuseki
+   (TDB2), GraphDB and Virtuoso, so anyone querying the store meanwhile sees the old graphs or
+   the new ones, never a mix and never anything half-loaded: nothing is staged in the store,
+   where a union default graph would show it. Measured on Oxigraph 0.5.13: an update request
+   cut off before its end, or whose last operation fails, leaves the store exactly as it was.
+4. The triples in each target graph are counted and compared with the expected counts.
 
-A load that fails or is interrupted (Ctrl-C, SIGTERM) before step 3 drops its staging graphs
-(if the store is still there) and leaves the target graphs as they were; staging graphs left by
-a load that was cut off (the server died) are removed by the next load. Every failure names the
-state the store is in: "the store was not changed", or, when the answer to a request that went
-out in full is lost, "old or new, never a mix". ``--replace`` into a single graph (``--graph IRI``)
-over the Graph Store Protocol is one ``PUT``, atomic by itself, and skips staging.
+``--replace`` into a single graph (``--graph IRI``) over the Graph Store Protocol is one ``PUT``,
+atomic by itself. A load that fails or is interrupted (Ctrl-C, SIGTERM, SIGKILL) before the
+store acted on its update leaves the store as it was; every failure names the state the store is
+in: "the store was not changed", or, when the answer to a request that went out in full is lost,
+"old or new, never a mix". A ``--replace`` update may be sent again (it has the same effect); an
+``--append`` one with blank nodes may not (they would be new nodes).
 
-``MOVE`` and ``DROP`` (without ``SILENT``) fail when the staging graph no longer exists, so a
-switch that is sent twice cannot empty a target graph.
+Earlier versions staged graphs under :data:`STAGING` and switched them into place; staging
+graphs such a load left behind are dropped by the next load, which says so.
 
 Credentials come from the environment (``TREATYKG_TOKEN`` for a bearer token, or
 ``TREATYKG_USER`` and ``TREATYKG_PASSWORD``) or from ``~/.netrc`` (or the file ``$NETRC`` names),
@@ -39,26 +42,25 @@ import math
 import netrc
 import os
 import re
-import secrets
+import shutil
 import socket
 import ssl
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+from treatykg import tempfiles
 from treatykg.errors import InputError, TreatyKGError
 from treatykg.namespaces import GRAPH
 from treatykg.wikidata_client import retry_after_seconds
 
 STAGING = GRAPH + "staging/"
-"""Prefix of the temporary graphs a load uploads into before it switches them into place."""
+"""Prefix of the staging graphs of earlier versions' loads; reserved."""
 
 MODES = ("replace", "append")
 
@@ -72,9 +74,6 @@ MAX_WAIT = 60.0
 
 PROGRESS_MIN_BYTES = 1_000_000
 """Smaller uploads take well under a second: no progress line for them."""
-
-UPDATE_CHUNK_BYTES = 4 * 1024 * 1024
-"""Size of one ``INSERT DATA`` request when the store has no Graph Store endpoint."""
 
 _RETRY_STATUS = {429, 502, 503, 504}
 _NO_GSP_STATUS = {404, 405, 501}
@@ -460,7 +459,7 @@ class HttpClient:
         method: str,
         url: str,
         *,
-        body: bytes | Path | None = None,
+        body: Body | None = None,
         headers: dict[str, str] | None = None,
         idempotent: bool = True,
         label: str = "",
@@ -487,7 +486,7 @@ class HttpClient:
                 failure = f"cannot reach {where}{during}: {short}"
                 wait = self._backoff(attempt)
             except _Lost as error:
-                size = body.stat().st_size if isinstance(body, Path) else len(body or b"")
+                size = _body_size(body)
                 # A body cut short cannot have been acted on; one sent in full may have been.
                 lost = lost or error.sent >= size
                 if error.reason == "timed out":
@@ -496,7 +495,7 @@ class HttpClient:
                 else:
                     short = error.reason
                     failure = f"lost the connection to {where}{during}: {short}"
-                if isinstance(body, Path) and 0 < error.sent < size:
+                if not isinstance(body, bytes) and 0 < error.sent < size:
                     failure += f" ({_megabytes(error.sent)} of {_megabytes(size)} sent)"
                 if idempotent:
                     wait = self._backoff(attempt)
@@ -542,7 +541,7 @@ class HttpClient:
         self,
         method: str,
         url: str,
-        body: bytes | Path | None,
+        body: Body | None,
         headers: dict[str, str],
         label: str,
     ) -> Response:
@@ -568,11 +567,7 @@ class HttpClient:
                 credentials = self.credentials(url)
                 if credentials is not None:
                     all_headers["Authorization"] = credentials.header()
-                size = (
-                    0
-                    if body is None
-                    else (body.stat().st_size if isinstance(body, Path) else len(body))
-                )
+                size = _body_size(body)
                 if body is not None or method in ("POST", "PUT"):
                     all_headers["Content-Length"] = str(size)
                 for key, value in all_headers.items():
@@ -598,7 +593,7 @@ class HttpClient:
     def _send_body(
         self,
         connection: http.client.HTTPConnection,
-        body: bytes | Path,
+        body: Body,
         size: int,
         label: str,
         sent: list[int],
@@ -624,15 +619,51 @@ class HttpClient:
         return Response(response.status, response.headers, response.read())
 
 
+Body = bytes | Path | list[bytes | Path]
+"""A request body: bytes, a file streamed from disk, or parts of both sent one after another."""
+
+
+def _body_size(body: Body | None) -> int:
+    if body is None:
+        return 0
+    parts = body if isinstance(body, list) else [body]
+    return sum(p.stat().st_size if isinstance(p, Path) else len(p) for p in parts)
+
+
 @contextmanager
-def _open_body(body: bytes | Path) -> Iterator[BinaryIO]:
-    if isinstance(body, Path):
+def _open_body(body: Body) -> Iterator[BinaryIO]:
+    import io
+
+    if isinstance(body, bytes):
+        yield io.BytesIO(body)
+    elif isinstance(body, Path):
         with body.open("rb") as stream:
             yield stream
     else:
+        yield _PartsReader(body)  # type: ignore[misc]
+
+
+class _PartsReader:
+    """Reads a list of bytes and files as one stream, opening each file when it is reached."""
+
+    def __init__(self, parts: list[bytes | Path]) -> None:
+        self._parts = list(parts)
+        self._current: BinaryIO | None = None
+
+    def read(self, size: int) -> bytes:
         import io
 
-        yield io.BytesIO(body)
+        while True:
+            if self._current is None:
+                if not self._parts:
+                    return b""
+                part = self._parts.pop(0)
+                self._current = part.open("rb") if isinstance(part, Path) else io.BytesIO(part)
+            chunk = self._current.read(size)
+            if chunk:
+                return chunk
+            self._current.close()
+            self._current = None
 
 
 def _where(url: str) -> str:
@@ -696,9 +727,11 @@ class RemoteStore:
         """Raise :class:`RemoteStoreError` unless the store answers a query (``ASK {}``)."""
         self.ask("ASK {}")
 
-    def update(self, text: str | Path, *, idempotent: bool = True, label: str = "") -> None:
-        """Run a SPARQL Update (a string, or a file streamed as it is)."""
-        body = text if isinstance(text, Path) else text.encode("utf-8")
+    def update(
+        self, text: str | Path | list[bytes | Path], *, idempotent: bool = True, label: str = ""
+    ) -> None:
+        """Run a SPARQL Update: a string, or a file (or parts of text and files) streamed."""
+        body = text.encode("utf-8") if isinstance(text, str) else text
         self.client.request(
             "POST",
             self.endpoint.update_url,
@@ -725,6 +758,31 @@ class RemoteStore:
             f"GRAPH {_iri(graph)} {{ ?s ?p ?o }} GRAPH {_iri(other)} {{ ?s ?p ?o }} }}"
         )
         return int(rows[0]["n"])
+
+    def count_present(self, graph: str, path: Path) -> int:
+        """Return how many triples of the N-Triples file ``path`` ``graph`` already holds.
+
+        Triples with blank nodes are left out: loaded again, a blank node is a new node. The
+        file is read as it is asked about, :data:`PRESENT_BATCH` triples a query.
+        """
+        import pyoxigraph as ox
+
+        def ask(batch: list[str]) -> int:
+            rows = self.select(
+                "SELECT (COUNT(*) AS ?n) WHERE { VALUES (?s ?p ?o) {\n"
+                + "\n".join(batch)
+                + f"\n}} GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}"
+            )
+            return int(rows[0]["n"])
+
+        total, batch = 0, []
+        for t in ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES):
+            if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
+                continue
+            batch.append(f"({t.subject} {t.predicate} {t.object})")
+            if len(batch) >= PRESENT_BATCH:
+                total, batch = total + ask(batch), []
+        return total + ask(batch) if batch else total
 
     def graphs_under(self, prefix: str) -> list[str]:
         """Return the named graphs whose IRI starts with ``prefix``."""
@@ -761,49 +819,9 @@ class RemoteStore:
         )
         return response.status not in _NO_GSP_STATUS
 
-    def insert_data(self, graph: str, path: Path, *, label: str = "") -> None:
-        """Add the N-Triples file ``path`` to ``graph`` with ``INSERT DATA`` requests.
 
-        Lines with blank nodes all go into the first request: a blank node label means one node
-        only within one request.
-        """
-        total = path.stat().st_size
-        progress = self.client.progress
-        show = bool(label) and progress.enabled and total >= PROGRESS_MIN_BYTES
-        if show:
-            progress.start(label, total)
-        done = 0
-        try:
-            for chunk in _update_chunks(path):
-                self.update(f"INSERT DATA {{ GRAPH {_iri(graph)} {{\n{chunk}}} }}")
-                done += len(chunk.encode("utf-8"))
-                if show:
-                    progress.update(done)
-        finally:
-            if show:
-                progress.finish()
-
-
-def _update_chunks(path: Path) -> Iterator[str]:
-    """The N-Triples file ``path`` in pieces of about :data:`UPDATE_CHUNK_BYTES`, read as they
-    are sent (two passes: the lines with blank nodes first, all in one piece)."""
-    with path.open("r", encoding="utf-8") as stream:
-        with_blank = "".join(line for line in stream if "_:" in line)
-    if with_blank:
-        yield with_blank
-    chunk: list[str] = []
-    size = 0
-    with path.open("r", encoding="utf-8") as stream:
-        for line in stream:
-            if "_:" in line:
-                continue
-            chunk.append(line)
-            size += len(line)
-            if size >= UPDATE_CHUNK_BYTES:
-                yield "".join(chunk)
-                chunk, size = [], 0
-    if chunk:
-        yield "".join(chunk)
+PRESENT_BATCH = 20_000
+"""Triples per query when counting which local triples a graph already holds (``--append``)."""
 
 
 # --- the local side -----------------------------------------------------------------------------
@@ -934,11 +952,6 @@ class LoadReport:
         return "\n".join(lines)
 
 
-def new_run_id() -> str:
-    """A name for one load's staging graphs: the UTC time and a random suffix."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
 def load(
     endpoint: Endpoint,
     sources: Iterable[tuple[Path | str, str]],
@@ -946,13 +959,14 @@ def load(
     mode: str = "replace",
     into: str | None = None,
     client: HttpClient | None = None,
-    before_switch: Callable[[], None] | None = None,
+    before_update: Callable[[], None] | None = None,
 ) -> LoadReport:
     """Load ``sources`` ((file, graph IRI) pairs) into the store at ``endpoint`` and verify it.
 
     ``mode`` is "replace" (each target graph ends up holding exactly the local triples) or
     "append" (the local triples are added to what the graph holds). ``into`` loads every file
     into that one graph. See the module docstring for the steps and their guarantees.
+    ``before_update`` is called just before the update that changes the store is sent.
 
     Raises :class:`~treatykg.errors.ParseError` or :class:`InputError` before anything is sent,
     :class:`RemoteStoreError` when the store fails and :class:`LoadInterrupted` on Ctrl-C (each
@@ -967,32 +981,35 @@ def load(
     store = RemoteStore(endpoint, client)
     started = time.monotonic()
     phase = _Phase("while reading the files; the store was not changed")
+    # The N-Triples files are named after this process: if it is killed outright, the next
+    # treatykg command removes them (treatykg.tempfiles).
+    workdir = tempfiles.private_dir("load")
     try:
-        with tempfile.TemporaryDirectory(prefix="treatykg-load-") as tmp:
-            graphs = prepare(sources, Path(tmp), into=into)
-            phase.now("before anything was loaded; the store was not changed")
-            try:
-                store.check()
-            except RemoteStoreError as error:  # unreachable, refused, not a SPARQL endpoint
-                raise RemoteStoreError(f"{error}; the store was not changed") from None
-            notes = _remove_stale_staging(store)
-            if mode == "replace" and len(graphs) == 1 and endpoint.store_url is not None:
-                before = store.count(graphs[0].iri)
-                protocol = _put_directly(store, graphs[0], phase)
-                if protocol is not None:
-                    phase.now(f"while counting: {graphs[0].iri} was loaded; load again to check")
-                    results = [_verify(store, graphs[0], before=before, expected=graphs[0].triples)]
-                    report = LoadReport(endpoint, mode, protocol, results, 0.0, notes)
-                    report.seconds = time.monotonic() - started
-                    return report
-                notes.append(_no_gsp_note(endpoint))
-                endpoint = Endpoint(endpoint.query_url, endpoint.update_url, None)
-                store = RemoteStore(endpoint, client)
-            protocol, results = _load_through_staging(
-                store, graphs, mode, notes, before_switch, phase
-            )
+        graphs = prepare(sources, workdir, into=into)
+        phase.now("before anything was loaded; the store was not changed")
+        try:
+            store.check()
+        except RemoteStoreError as error:  # unreachable, refused, not a SPARQL endpoint
+            raise RemoteStoreError(f"{error}; the store was not changed") from None
+        notes = _remove_stale_staging(store)
+        if mode == "replace" and len(graphs) == 1 and endpoint.store_url is not None:
+            before = store.count(graphs[0].iri)
+            if before_update is not None:
+                before_update()
+            protocol = _put_directly(store, graphs[0], phase)
+            if protocol is not None:
+                phase.now(f"while counting: {graphs[0].iri} was loaded; load again to check")
+                results = [_verify(store, graphs[0], before=before, expected=graphs[0].triples)]
+                report = LoadReport(endpoint, mode, protocol, results, 0.0, notes)
+                report.seconds = time.monotonic() - started
+                return report
+            notes.append(_no_gsp_note(endpoint))
+        results = _load_in_one_update(store, graphs, mode, before_update, phase)
     except KeyboardInterrupt:
         raise LoadInterrupted(f"interrupted {phase.text}") from None
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    protocol = "one SPARQL Update"
     return LoadReport(endpoint, mode, protocol, results, time.monotonic() - started, notes)
 
 
@@ -1032,6 +1049,8 @@ def _no_gsp_note(endpoint: Endpoint) -> str:
 
 
 def _remove_stale_staging(store: RemoteStore) -> list[str]:
+    """Drop the staging graphs that loads of earlier treatykg versions (which staged) may have
+    left in the store when they were cut off."""
     try:
         stale = store.graphs_under(STAGING)
     except RemoteStoreError:
@@ -1061,104 +1080,70 @@ def _verify(store: RemoteStore, graph: LocalGraph, *, before: int, expected: int
     return GraphResult(graph.iri, graph.triples, before, store.count(graph.iri), expected)
 
 
-def _load_through_staging(
+def _load_in_one_update(
     store: RemoteStore,
     graphs: list[LocalGraph],
     mode: str,
-    notes: list[str],
-    before_switch: Callable[[], None] | None,
+    before_update: Callable[[], None] | None,
     phase: _Phase,
-) -> tuple[str, list[GraphResult]]:
-    run_id = new_run_id()
-    phase.now("before the switch; the store was not changed")
-    staging = {g.iri: f"{STAGING}{run_id}/{quote(g.slug, safe='')}" for g in graphs}
-    use_gsp = store.endpoint.store_url is not None
-    try:
-        for graph in graphs:
-            if graph.triples == 0:
-                continue
-            label = f"uploading {graph.slug}"
-            if use_gsp and not store.put_graph(staging[graph.iri], graph.ntriples, label=label):
-                use_gsp = False
-                notes.append(_no_gsp_note(store.endpoint))
-            if not use_gsp:
-                store.insert_data(staging[graph.iri], graph.ntriples, label=label)
-        before = {}
-        for graph in graphs:
-            if graph.triples:
-                staged = store.count(staging[graph.iri])
-                if staged != graph.triples:
-                    raise RemoteStoreError(
-                        f"the store received {staged} of the {graph.triples} triples of {graph.iri}"
-                    )
-            before[graph.iri] = store.count(graph.iri)
-        expected = {}
-        for graph in graphs:
-            if mode == "replace":
-                expected[graph.iri] = graph.triples
-            elif graph.triples:
-                shared = store.count_shared(staging[graph.iri], graph.iri)
-                expected[graph.iri] = before[graph.iri] + graph.triples - shared
-            else:
-                expected[graph.iri] = before[graph.iri]
-        if before_switch is not None:
-            before_switch()
-    except BaseException as error:
-        _drop_quietly(store, list(staging.values()))
-        if isinstance(error, RemoteStoreError):
-            raise RemoteStoreError(f"{error}; the store was not changed", lost=error.lost) from None
-        raise
-    phase.now(
-        "during the final switch: the store holds either the old graphs or the new ones, never "
-        "a mix; load again"
-    )
-    _switch(store, graphs, staging, mode)
-    phase.now("after the switch, while counting: the graphs were loaded; load again to check")
-    protocol = "Graph Store PUT" if use_gsp else "SPARQL Update"
-    results = [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
-    return protocol + " and one switching update", results
-
-
-def _switch(
-    store: RemoteStore, graphs: list[LocalGraph], staging: dict[str, str], mode: str
-) -> None:
-    operations = []
+) -> list[GraphResult]:
+    """Send every graph in one SPARQL Update request (one transaction), streamed from the
+    N-Triples files: ``DROP SILENT GRAPH`` and ``INSERT DATA`` for each graph (``--replace``),
+    or ``INSERT DATA`` only (``--append``). Nothing is staged in the store, so a query never
+    sees anything but the old graphs or the new ones."""
+    phase.now("before the update; the store was not changed")
+    before = {g.iri: store.count(g.iri) for g in graphs}
+    expected = {}
     for graph in graphs:
-        target, stage = _iri(graph.iri), _iri(staging[graph.iri])
-        if graph.triples == 0:
-            if mode == "replace":
-                operations.append(f"DROP SILENT GRAPH {target}")
-        elif mode == "replace":
-            operations.append(f"MOVE {stage} TO {target}")
+        if mode == "replace":
+            expected[graph.iri] = graph.triples
+        elif graph.triples:
+            shared = store.count_present(graph.iri, graph.ntriples)
+            expected[graph.iri] = before[graph.iri] + graph.triples - shared
         else:
-            operations.append(f"ADD {stage} TO {target}")
-            operations.append(f"DROP GRAPH {stage}")
-    if not operations:
-        return
+            expected[graph.iri] = before[graph.iri]
+    parts: list[bytes | Path] = []
+    for graph in graphs:
+        target = _iri(graph.iri)
+        operations = []
+        if mode == "replace":
+            operations.append(f"DROP SILENT GRAPH {target}")
+        if graph.triples:
+            operations.append(f"INSERT DATA {{ GRAPH {target} {{\n")
+        if not operations:
+            continue
+        if parts:
+            parts.append(b" ;\n")
+        parts.append(" ;\n".join(operations).encode("utf-8"))
+        if graph.triples:
+            parts += [graph.ntriples, b"} }"]
+    if before_update is not None:
+        before_update()
+    if not parts:
+        return [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
+    either = (
+        "the store holds either the old graphs or, if it received the whole update, the new "
+        "ones, never a mix; load again"
+    )
+    label = "uploading " + (graphs[0].slug if len(graphs) == 1 else f"{len(graphs)} graphs")
+    phase.now(f"while {label}: {either}")
+    # --replace sends the same update again with the same effect; --append with blank nodes
+    # would add new ones.
+    idempotent = mode == "replace" or not any(_has_blank_nodes(g.ntriples) for g in graphs)
     try:
-        # Not idempotent from the client's view: if the answer is lost we cannot tell whether
-        # it ran, and a second run fails on purpose (its staging graphs are gone).
-        store.update(" ;\n".join(operations), idempotent=False)
+        store.update(parts, idempotent=idempotent, label=label)
     except RemoteStoreError as error:
         if error.lost:
             raise RemoteStoreError(
-                f"{error} during the final switch: the store holds either the old graphs or "
-                "the new ones, never a mix (a large switch may still be running: give it time, "
-                "or a larger --timeout); run the load again"
+                f"{error}: {either} (a large update may still be running: give it time, or a "
+                "larger --timeout)",
+                lost=True,
             ) from None
-        _drop_quietly(store, list(staging.values()))
         raise RemoteStoreError(f"{error}; the store was not changed") from None
+    phase.now("after the update, while counting: the graphs were loaded; load again to check")
+    return [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
 
 
-def _drop_quietly(store: RemoteStore, graphs: list[str]) -> None:
-    """Drop staging graphs, best effort, quickly: the store may be gone (the next load tidies)."""
-    if not graphs:
-        return
-    quick = HttpClient(
-        timeout=min(store.client.timeout, 10.0), retries=0, environ=store.client.environ
-    )
-    quick._credentials = store.client._credentials
-    with suppress(RemoteStoreError, InputError):
-        RemoteStore(store.endpoint, quick).update(
-            " ;\n".join(f"DROP SILENT GRAPH {_iri(g)}" for g in graphs)
-        )
+def _has_blank_nodes(path: Path) -> bool:
+    with path.open("rb") as stream:
+        return any(line.startswith(b"_:") or b" _:" in line for line in stream)

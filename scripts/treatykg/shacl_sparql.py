@@ -796,6 +796,77 @@ _TOKEN_OR_BRACE = re.compile(
 )
 
 
+_MASKED = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*'
+)
+_EXISTS = re.compile(r"\bFILTER\s*(NOT\s+)?EXISTS\s*\{", re.I)
+_NOT_PLAIN = re.compile(
+    r"\b(FILTER|BIND|OPTIONAL|MINUS|EXISTS|SELECT|VALUES|SERVICE|GRAPH)\b", re.I
+)
+_VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def rewrite_exists(query: str) -> str:
+    """Rewrite ``FILTER NOT EXISTS {P}`` as ``MINUS {P}`` and ``FILTER EXISTS {P}`` as a join
+    with ``{SELECT DISTINCT <shared variables> WHERE {P}}``, where that gives the same answers.
+
+    Oxigraph evaluates (NOT) EXISTS once per row, each time over all of P's matches: a
+    constraint like "every Wikidata link has a record" becomes quadratic (9 s at 160k triples),
+    where MINUS is a hash anti-join (0.07 s). The two are the same when P is plain triple
+    patterns (and UNIONs of them: no FILTER, BIND, OPTIONAL, sub-select..., and no path that
+    may be of length zero, which MINUS would evaluate over every node), shares a variable
+    with the rest of the query, and every shared variable is bound in every row (no OPTIONAL or
+    UNION outside P). Anything else is left as written.
+    """
+    masked = _MASKED.sub(lambda m: "x" * len(m.group(0)), query)
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(masked):
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}":
+            if not stack:
+                return query
+            pairs[stack.pop()] = i
+    if stack:
+        return query
+    enclosing = {close: open_ for open_, close in pairs.items()}
+    blocks = [(m, pairs[m.end() - 1]) for m in _EXISTS.finditer(masked)]
+    top = masked  # the query without any of its (NOT) EXISTS blocks
+    for match, close in blocks:
+        top = top[: match.start()] + " " * (close + 1 - match.start()) + top[close + 1 :]
+    edits: list[tuple[int, int, str]] = []
+    for match, close in blocks:
+        open_ = match.end() - 1
+        inner = masked[open_ + 1 : close]
+        outside = top
+        if _NOT_PLAIN.search(inner) or re.search(r"\b(OPTIONAL|UNION)\b", outside, re.I):
+            continue
+        if "*" in inner or re.search(r"[)>\w]\?(?![A-Za-z_])", inner):
+            continue  # a path of length zero from an unbound end matches every node
+        shared = sorted(set(_VARIABLE.findall(inner)) & set(_VARIABLE.findall(outside)))
+        if not shared:
+            continue
+        # The group that holds the FILTER: the innermost pair around it.
+        group_close = min(
+            (c for o, c in pairs.items() if o < match.start() and c > close), default=None
+        )
+        if group_close is None or enclosing.get(group_close) is None:
+            continue
+        pattern = query[open_ + 1 : close]
+        if match.group(1):
+            replacement = f" MINUS {{ {pattern} }} "
+        else:
+            variables = " ".join(f"?{v}" for v in shared)
+            replacement = f" {{ SELECT DISTINCT {variables} WHERE {{ {pattern} }} }} "
+        edits.append((match.start(), close + 1, ""))
+        edits.append((group_close, group_close, replacement))
+    for start, end, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        query = query[:start] + text + query[end:]
+    return query
+
+
 def _python_flags(flags: str) -> int:
     value = 0
     for flag, python in (("i", re.I), ("m", re.M), ("s", re.S), ("x", re.X)):
@@ -980,6 +1051,7 @@ class _Runner:
             self._add(shape, row["this"], component)
 
     def _sparql(self, shape, target, constraint, text, messages) -> None:
+        text = rewrite_exists(text)
         brace = _where_brace(text)
         query = text[: brace + 1] + " " + target + " " + text[brace + 1 :]
         solutions = self._query(query)

@@ -666,7 +666,11 @@ def _label_problems(entity: Entity, item: str, comparison: LabelComparison) -> l
             entity.short,
             short(item),
             f"ours {m.our_label or m.ours!r}, Wikidata {m.their_label or m.theirs!r} "
-            f"(best match {m.score:.2f}: {m.ours!r} / {m.theirs!r})",
+            + (
+                f"(best match {m.score:.2f})"
+                if (m.ours, m.theirs) == (m.our_label, m.their_label)
+                else f"(best match {m.score:.2f}: {m.ours!r} / {m.theirs!r})"
+            ),
             m.score,
             m.language,
         )
@@ -1227,10 +1231,11 @@ class Statement:
     value: str  # Q… for items, the lexical form for literals
     value_kind: str  # item | time | string
     precision: int | None
-    source_graph: str
+    source_graph: str  # the first named graph that states it
     status: str = ""  # same | missing | different
     wikidata_values: list[str] = field(default_factory=list)
     doubtful: str = ""  # why the item or the value is a doubtful link (never written)
+    source_graphs: list[str] = field(default_factory=list)  # every named graph that states it
 
 
 @dataclass
@@ -1306,7 +1311,9 @@ def _our_statements(graph: LocalGraph) -> tuple[list[Statement], list[dict[str, 
                 else:
                     continue
                 key = (statement.item, pid, statement.value)
-                statements.setdefault(key, statement)
+                kept = statements.setdefault(key, statement)
+                if graph_name not in kept.source_graphs:
+                    kept.source_graphs.append(graph_name)
     return list(statements.values()), skipped
 
 
@@ -1507,13 +1514,19 @@ def quickstatements(
     for s in report.statements:
         if s.status != "missing":
             continue
-        reference = references.get(s.source_graph)
+        # Of the sources that state it, the first one Wikidata accepts; else the first one.
+        stated_in = [references.get(g) for g in (s.source_graphs or [s.source_graph])]
+        reference = next(
+            (r for r in stated_in if r is not None and r.accepted and not r.unknown_wikipedia),
+            stated_in[0],
+        )
         what = {
             "item": s.item,
             "property": s.wikidata_property,
             "value": s.value,
             "entity": s.entity,
             "source_graph": s.source_graph,
+            "source": short_source(reference.source) if reference else "",
         }
         if s.doubtful:
             held_back.append({**what, "reason": f"doubtful link: {s.doubtful}"})

@@ -57,6 +57,16 @@ def _subcommand(commands, name: str, func, summary: str) -> argparse.ArgumentPar
     return parser
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
+
+
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
@@ -69,6 +79,14 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="a SPARQL endpoint to ask instead of the embedded store (its default graph must "
         "be the union of the named graphs, e.g. `oxigraph serve --union-default-graph`)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help=f"with --endpoint: how long to wait for its answer (default: "
+        f"{querying.ENDPOINT_TIMEOUT:g} s)",
     )
     parser.add_argument(
         "--engine",
@@ -146,9 +164,17 @@ def run_one(args: argparse.Namespace) -> int:
     else:
         raise InputError("name a stored query (see `treatykg query list`) or give --file")
     values = _parameter_values(args.param)
-    answer = querying.run(query, values, endpoint=args.endpoint, engine=engine)
+    answer = querying.run(
+        query, values, endpoint=args.endpoint, engine=engine, timeout=_timeout(args)
+    )
     print(querying.format_answer(answer, _default_format(answer, args.format)), end="")
     return 1 if answer.form == "ASK" and not answer.boolean else 0
+
+
+def _timeout(args: argparse.Namespace) -> float:
+    if args.timeout is not None and not args.endpoint:
+        raise InputError("--timeout is for --endpoint (the embedded store answers locally)")
+    return querying.ENDPOINT_TIMEOUT if args.timeout is None else args.timeout
 
 
 def run_every(args: argparse.Namespace) -> int:
@@ -174,7 +200,12 @@ def run_every(args: argparse.Namespace) -> int:
             continue
         try:
             answer = querying.run(
-                query, endpoint=args.endpoint, engine=engine, store=store, dataset=dataset
+                query,
+                endpoint=args.endpoint,
+                engine=engine,
+                store=store,
+                dataset=dataset,
+                timeout=_timeout(args),
             )
             print(querying.format_answer(answer, _default_format(answer, args.format)), end="")
         except TreatyKGError as error:
