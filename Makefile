@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 7878
 
 .DEFAULT_GOAL := help
-.PHONY: help setup validate queries test fuzz lint serve dist
+.PHONY: help setup validate queries test fuzz lint serve docs dist
 
 help: ## list the tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,8 +32,11 @@ lint: ## ruff lint and format check
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
 
-serve: ## serve the graph at http://127.0.0.1:7878/query (PORT=N for another port)
+serve: ## serve the site at http://127.0.0.1:7878/ and SPARQL at /query (PORT=N for another port)
 	$(BIN)/treatykg serve --port $(PORT)
+
+docs: ## build the static site into dist/site/ (open dist/site/index.html)
+	$(BIN)/treatykg docs --out dist/site
 
 dist: ## build the wheel and the TriG and N-Quads exports into dist/
 	$(BIN)/pip wheel --no-deps --wheel-dir dist .

@@ -21,7 +21,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,9 @@ class KillAt(Progress):
 class Front:
     """An HTTP front on 127.0.0.1 before ``upstream``: it may ask for credentials, may answer
     some requests itself (``answer(method, path) -> (status, headers, body) | None``), may read
-    request bodies slowly (``read_pause`` seconds per 64 kB, as a store busy writing does) and may
-    hold back the upstream's answer (``reply_pause(method, path) -> seconds``)."""
+    request bodies slowly (``read_pause`` seconds per 64 kB, as a store busy writing does), may
+    hold back the upstream's answer (``reply_pause(method, path) -> seconds``) and may drop the
+    connection halfway through it (``cut_reply(method, path) -> bool``)."""
 
     def __init__(
         self,
@@ -115,6 +117,7 @@ class Front:
         answer: Callable[[str, str], tuple[int, dict[str, str], bytes] | None] | None = None,
         read_pause: float = 0.0,
         reply_pause: Callable[[str, str], float] | None = None,
+        cut_reply: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.upstream = upstream
         self.authorization = authorization
@@ -153,9 +156,12 @@ class Front:
                     for k, v in self.headers.items()
                     if k.lower() not in ("host", "authorization")
                 }
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
+                try:
+                    connection.request(self.command, self.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    data = response.read()
+                except OSError:  # the store is gone: so is the answer, as through a real proxy
+                    return self._cut(0, {}, b"")
                 kept = {
                     k: v
                     for k, v in response.getheaders()
@@ -164,7 +170,26 @@ class Front:
                 connection.close()
                 if reply_pause is not None:
                     time.sleep(reply_pause(self.command, self.path))
+                if cut_reply is not None and cut_reply(self.command, self.path):
+                    return self._cut(response.status, kept, data)
                 return self._reply(response.status, kept, data)
+
+            def _cut(self, status, headers, body):
+                """Send the head and half the body, then drop the connection (an answer without
+                a body, such as 204, is dropped before its head)."""
+                if not body:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body) + 100))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
 
             def _reply(self, status, headers, body):
                 try:
@@ -801,3 +826,373 @@ def test_a_write_by_someone_else_during_the_load_is_caught_by_the_counts(
     out = capsys.readouterr().out
     assert re.search(rf"^{re.escape(graph)}\s.*MISMATCH \(expected \d+\)$", out, re.M), out
     assert out.rstrip().endswith("COUNTS DIFFER")
+
+
+# --- the fault matrix: load -----------------------------------------------------------------------
+#
+# Each case loads new versions of two graphs over old ones through a front that misbehaves in
+# one way, and checks three things: the exit status, the one line the command prints, and that
+# the store then holds the old graphs or the new ones, whole (the case says which). The server
+# stopped before, during and after a load, and two loads at once, have tests of their own below
+# and above (the kills mid-upload).
+
+MATRIX_NEW = 2_000
+
+
+class Faults:
+    """The hooks of one misbehaving front, with what they have seen so far."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+        self.queries = 0
+
+    def seen(self, path: str) -> str:
+        if path.startswith("/update"):
+            self.updates += 1
+            return "update"
+        if path.startswith("/query"):
+            self.queries += 1
+            return "query"
+        return "other"
+
+
+def _fault_500(f: Faults, method: str, path: str):
+    if f.seen(path) == "update":
+        return 500, {}, b"boom: disk full\nat line 3"
+    return None
+
+
+def _fault_503_always(f: Faults, method: str, path: str):
+    if f.seen(path) == "update":
+        return 503, {}, b"busy: too many writers"
+    return None
+
+
+def _fault_429_once(f: Faults, method: str, path: str):
+    if f.seen(path) == "update" and f.updates == 1:
+        return 429, {"Retry-After": "1"}, b"slow down"
+    return None
+
+
+def _fault_garbage_first_query(f: Faults, method: str, path: str):
+    if f.seen(path) == "query" and f.queries == 1:
+        return 200, {"Content-Type": "application/sparql-results+json"}, b"<html>oops</html>"
+    return None
+
+
+def _fault_garbage_after_update(f: Faults, method: str, path: str):
+    if f.seen(path) == "query" and f.updates:
+        return 200, {"Content-Type": "application/sparql-results+json"}, b'{"head": '
+    return None
+
+
+FAULTS = {
+    # name: (answer, reply_pause, cut_reply, extra argv, exit status, store after, message)
+    "500 on the update": (
+        _fault_500, None, None, [], 2, "old",
+        "HTTP 500 from {front}/update while uploading 2 graphs: boom: disk full; "
+        "the store was not changed",
+    ),
+    "503 on every try of the update": (
+        _fault_503_always, None, None, ["--retries", "1"], 2, "old",
+        "HTTP 503 from {front}/update while uploading 2 graphs: busy: too many writers "
+        "(after 2 attempts); the store was not changed",
+    ),
+    "429 with Retry-After once": (_fault_429_once, None, None, ["--retries", "1"], 0, "new", None),
+    "a garbage body for the first query": (
+        _fault_garbage_first_query, None, None, [], 2, "old",
+        "{front} did not answer with SPARQL JSON results (application/sparql-results+json); "
+        "the store was not changed",
+    ),
+    "a garbage body for the counts after the update": (
+        _fault_garbage_after_update, None, None, [], 2, "new",
+        "{front} did not answer with SPARQL JSON results (application/sparql-results+json); "
+        "the update went through, so the store holds the new graphs, but they could not be "
+        "counted; load again to check",
+    ),
+    "the update's answer delayed past the timeout": (
+        None, lambda f, m, p: 2.0 if p.startswith("/update") else 0.0, None,
+        ["--timeout", "0.5"], 2, "new",
+        "no answer from {front}/update within 0.5 s while uploading 2 graphs: the store holds "
+        "either the old graphs or, if it received the whole update, the new ones, never a mix; "
+        "load again (a large update may still be running: give it time, or a larger --timeout)",
+    ),
+    "the connection dropped before the update's answer": (
+        None, None, lambda f, m, p: p.startswith("/update"), [], 2, "new",
+        "lost the connection to {front}/update while uploading 2 graphs: {reason}: the store "
+        "holds either the old graphs or, if it received the whole update, the new ones, never a "
+        "mix; load again",
+    ),
+    "the connection dropped in the first query's answer": (
+        None, None, lambda f, m, p: f.seen(p) == "query" and f.queries == 1, [], 2, "old",
+        "lost the connection to {front}/query: {reason}; the store was not changed",
+    ),
+    "the connection dropped in a count's answer, then retried": (
+        None, None, lambda f, m, p: f.seen(p) == "query" and f.queries == 1, ["--retries", "1"],
+        0, "new", None,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(FAULTS))
+def test_fault_matrix_for_load(name, fresh_server, tmp_path, capsys):
+    answer, pause, cut, argv, code, holds, message = FAULTS[name]
+    old = _two_graphs(tmp_path / "old", 100) if (tmp_path / "old").mkdir() is None else []
+    assert main(["load", "--endpoint", fresh_server.base_url, *map(str, old)]) == 0
+    new = _two_graphs(tmp_path, MATRIX_NEW, offset=5000)
+    states = {
+        "old": counts(fresh_server),
+        "new": {graph_name_for(new[0]): 10, graph_name_for(new[1]): MATRIX_NEW},
+    }
+    faults = Faults()
+
+    def bind(hook):
+        return None if hook is None else (lambda m, p: hook(faults, m, p))
+
+    capsys.readouterr()
+    with Front(
+        fresh_server.base_url, answer=bind(answer), reply_pause=bind(pause), cut_reply=bind(cut)
+    ) as front:
+        started = time.monotonic()
+        argv = ["load", "--endpoint", front.base_url, "--backoff", "0.01", *argv]
+        got = main(
+            [*argv, *(["--retries", "0"] if "--retries" not in argv else []), *map(str, new)]
+        )
+        elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert counts(fresh_server) == states[holds]
+    if message is None:
+        assert err == ""
+    else:
+        # {reason}: the operating system's words (reset, or closed), which vary with timing
+        expected = re.escape(message.format(front=front.base_url, reason="\0"))
+        assert re.match("treatykg: error: " + expected.replace("\0", ".+"), err), err
+        assert err.count("\n") == 1
+    if "Retry-After" in name:
+        assert elapsed >= 1.0  # it waited as asked
+
+
+def test_fault_matrix_server_stopped_before_the_load(tmp_path, capsys):
+    old, _new, old_counts, _new_counts = _old_and_new(tmp_path)
+    location = tmp_path / "store"
+    with OxigraphServer(location=location) as first:
+        load(first.endpoint, old)
+        url = first.base_url
+    code = main(["load", "--endpoint", url, "--retries", "1", "--backoff", "0.01"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"treatykg: error: cannot reach {url}/query: connection refused (after 2 attempts); the "
+        "store was not changed\n"
+    )
+    with OxigraphServer(location=location) as second:
+        assert counts(second) == old_counts
+
+
+def test_fault_matrix_server_stopped_after_the_update(tmp_path, capsys):
+    """The server dies after it committed the update, before the counts: the command says the
+    store holds the new graphs and asks for a load to check; after a restart, it does."""
+    old = _two_graphs(tmp_path / "old", 100) if (tmp_path / "old").mkdir() is None else []
+    new = _two_graphs(tmp_path, MATRIX_NEW, offset=5000)
+    new_counts = {graph_name_for(new[0]): 10, graph_name_for(new[1]): MATRIX_NEW}
+    location = tmp_path / "store"
+    with OxigraphServer(location=location) as first:
+        assert main(["load", "--endpoint", first.base_url, *map(str, old)]) == 0
+        updated = []
+
+        def die_after_the_update(method, path):
+            if path.startswith("/update"):
+                updated.append(path)
+            elif updated and first.is_running():
+                first.kill()
+            return None
+
+        with Front(first.base_url, answer=die_after_the_update) as front:
+            capsys.readouterr()
+            argv = ["load", "--endpoint", front.base_url, "--retries", "0", *map(str, new)]
+            assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"treatykg: error: lost the connection to {front.base_url}/query: "), err
+    assert err.endswith(
+        "; the update went through, so the store holds the new graphs, but they could not be "
+        "counted; load again to check\n"
+    ), err
+    with OxigraphServer(location=location) as second:
+        assert counts(second) == new_counts
+
+
+def test_fault_matrix_two_loads_of_the_same_graphs_at_once(fresh_server, tmp_path):
+    """Two `treatykg load` processes replace the same two graphs at the same moment, one with
+    3,000 triples in the big graph, the other with 2,000: the store ends up holding one load's
+    graphs, whole — never a mix of the two — and each command's table says what it found."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    files = {
+        "a": _two_graphs(tmp_path / "a", 3_000, offset=10_000),
+        "b": _two_graphs(tmp_path / "b", 2_000, offset=20_000),
+    }
+    command = [sys.executable, "-m", "treatykg", "load", "--endpoint", fresh_server.base_url]
+    processes = {
+        name: subprocess.Popen(
+            [*command, *map(str, paths)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for name, paths in files.items()
+    }
+    results = {}
+    for name, process in processes.items():
+        out, err = process.communicate(timeout=120)
+        results[name] = (process.returncode, out, err)
+    for code, out, err in results.values():
+        assert err == "" or "Traceback" not in err
+        assert code in (0, 1), err
+        assert out.rstrip().endswith(("every graph holds the local count", "COUNTS DIFFER"))
+    big = graph_name_for(files["a"][1])
+    held = counts(fresh_server)
+    assert held in ({graph_name_for(files["a"][0]): 10, big: 3_000},
+                    {graph_name_for(files["a"][0]): 10, big: 2_000})  # fmt: skip
+    winner = "a" if held[big] == 3_000 else "b"
+    offset = 1_010_000 if winner == "a" else 1_020_000
+    rows = RemoteStore(fresh_server.endpoint).select(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{big}> {{ ?s ?p ?o }} "
+        f'FILTER(STRSTARTS(STR(?s), "https://example.org/id/thing-{offset // 10_000}")) }}'
+    )
+    assert int(rows[0]["n"]) == held[big]  # every triple from the one load, none from the other
+    # The load that ran last says "ok"; one that was overtaken says what it found instead.
+    last_ok = results[winner][0] == 0
+    loser = "b" if winner == "a" else "a"
+    assert last_ok or results[loser][0] == 0
+
+
+# --- the fault matrix: link ---------------------------------------------------------------------
+#
+# `treatykg link resolve` asks a Wikidata-shaped endpoint (the fixture of tests/test_wikidata.py in
+# an Oxigraph server of this module's own) and then adds the links it accepts to the link file.
+# Through a front that misbehaves, it either writes the same file a clean run writes, or exits 2
+# with one line and leaves the file byte for byte as it was.
+
+WIKIDATA_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wikidata"
+RETRIEVED = "2026-11-28"
+
+
+@pytest.fixture(scope="module")
+def wikidata_like() -> Iterator[OxigraphServer]:
+    """An in-memory Oxigraph holding the Wikidata-shaped fixture; stopped by its pid."""
+    with OxigraphServer(union_default_graph=False) as server:
+        for name in ("items.ttl", "planted-items.ttl"):
+            request = urllib.request.Request(
+                server.store_url + "?default",
+                method="POST",
+                data=(WIKIDATA_FIXTURES / name).read_bytes(),
+                headers={"Content-Type": "text/turtle"},
+            )
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request):
+                pass
+        yield server
+
+
+def _resolve(endpoint: str, links: Path, *extra: str) -> int:
+    return main(
+        ["link", "resolve", "--endpoint", endpoint, "--links-file", str(links),
+         "--retrieved", RETRIEVED, *extra]
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def resolved(wikidata_like, tmp_path_factory) -> tuple[bytes, bytes]:
+    """The project's link file before, and after a clean `link resolve` against the fixture."""
+    from treatykg.wikidata_links import links_file
+
+    target = tmp_path_factory.mktemp("clean") / "links.ttl"
+    before = links_file().read_bytes()
+    target.write_bytes(before)
+    assert _resolve(wikidata_like.query_url, target) == 0
+    after = target.read_bytes()
+    assert after != before and after.startswith(before)
+    return before, after
+
+
+def _link_fault_500(f: Faults, method: str, path: str):
+    return (500, {}, b"java.lang.OutOfMemoryError\nat ...") if f.seen(path) == "query" else None
+
+
+def _link_fault_once(status: int, headers: dict[str, str]):
+    def hook(f: Faults, method: str, path: str):
+        if f.seen(path) == "query" and f.queries == 1:
+            return status, headers, b"Too many requests"
+        return None
+
+    return hook
+
+
+def _link_fault_garbage(f: Faults, method: str, path: str):
+    if f.seen(path) == "query" and f.queries == 2:
+        return 200, {"Content-Type": "application/sparql-results+json"}, b"<html>maintenance"
+    return None
+
+
+def _link_fault_dies_midway(f: Faults, method: str, path: str):
+    """The endpoint answers two queries, then is gone (every later connection is dropped)."""
+    f.seen(path)
+    return f.queries > 2
+
+
+LINK_FAULTS = {
+    # name: (answer, reply_pause, cut_reply, extra argv, exit status, message or None)
+    "stopped before": (None, None, None, [], 2, "cannot reach {closed}/query: "),
+    "stopped midway": (
+        None, None, _link_fault_dies_midway, [], 2,
+        "{front}/query broke off its answer (IncompleteRead)",
+    ),
+    "500": (_link_fault_500, None, None, [], 2, "{front}/query answered HTTP 500 "),
+    "429 with Retry-After once": (
+        _link_fault_once(429, {"Retry-After": "1"}), None, None, [], 0, None,
+    ),
+    "503 once": (_link_fault_once(503, {}), None, None, [], 0, None),
+    "a garbage body": (
+        _link_fault_garbage, None, None, [], 2,
+        "{front}/query did not answer with SPARQL JSON results",
+    ),
+    "answers delayed past the timeout": (
+        None, lambda f, m, p: 1.5, None, ["--timeout", "0.5"], 2,
+        "{front}/query did not answer within 0.5 s",
+    ),
+    "the connection dropped mid-answer": (
+        None, None, lambda f, m, p: f.seen(p) == "query" and f.queries == 3, [], 2,
+        "{front}/query broke off its answer (IncompleteRead)",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(LINK_FAULTS))
+def test_fault_matrix_for_link(name, wikidata_like, resolved, tmp_path, capsys):
+    answer, pause, cut, extra, code, message = LINK_FAULTS[name]
+    before, after = resolved
+    (tmp_path / "links").mkdir()
+    links = tmp_path / "links" / "links.ttl"
+    links.write_bytes(before)
+    faults = Faults()
+
+    def bind(hook):
+        return None if hook is None else (lambda m, p: hook(faults, m, p))
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    capsys.readouterr()
+    with Front(
+        wikidata_like.base_url, answer=bind(answer), reply_pause=bind(pause), cut_reply=bind(cut)
+    ) as front:
+        base = closed if name == "stopped before" else front.base_url
+        started = time.monotonic()
+        got = _resolve(base + "/query", links, *extra)
+        elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert got == code, err
+    if code == 0:
+        assert links.read_bytes() == after, "the same file as a clean run"
+        assert elapsed >= 1.0  # it waited before asking again
+    else:
+        assert links.read_bytes() == before, "the link file is left byte for byte as it was"
+        assert err.startswith(
+            "treatykg: error: " + message.format(front=front.base_url, closed=closed)
+        ), err
+        assert err.count("\n") == 1
+    assert [p.name for p in links.parent.iterdir()] == ["links.ttl"]  # no temporary file left

@@ -346,6 +346,16 @@ def test_serve_is_read_only_stops_runaway_queries_and_stops_on_ctrl_c(local_coun
         assert served.graphs_under(STAGING) == []
         # The union of the graphs is the default graph, as the stored queries expect.
         assert served.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"] != "0"
+        # The site at / on the same port, its entity IRIs negotiated (tests/test_site.py has more).
+        site = re.search(r"^  site:\s+(http://127\.0\.0\.1:\d+/)$", out, re.M).group(1)
+        assert site == urls["query"].removesuffix("query")
+        with urllib.request.urlopen(site, timeout=10) as home:
+            assert home.headers["Content-Type"].startswith("text/html")
+        zhou = urllib.request.Request(
+            site + "id/person/zhou-enlai", headers={"Accept": "text/turtle"}
+        )
+        with urllib.request.urlopen(zhou, timeout=10) as answer:
+            assert answer.headers["Content-Type"].startswith("text/turtle")
 
         # Read-only: an update and a Graph Store write are refused, and change nothing.
         update = urls["query"].replace("/query", "/update")

@@ -26,6 +26,7 @@ import time
 from typing import IO
 
 from treatykg.server import OxigraphServer, ServerError
+from treatykg.site.serving import SiteFiles, is_sparql_path
 
 CHUNK = 64 * 1024
 _HOP_BY_HOP = {
@@ -76,8 +77,10 @@ class QueryGuard:
         port: int = 0,
         timeout: float,
         log: IO[str] | None = None,
+        site: SiteFiles | None = None,
     ) -> None:
         self.backend: OxigraphServer | None = None
+        self.site = site  # when set, paths other than /query, /update, /store are its files
         self.timeout = timeout
         self.grace = grace_for(timeout)
         self.log = log if log is not None else sys.stderr
@@ -96,7 +99,10 @@ class QueryGuard:
                 pass
 
             def _pass_on(self) -> None:
-                guard._pass_on(self)
+                if guard.site is not None and not is_sparql_path(self.path):
+                    guard.site.answer(self)
+                else:
+                    guard._pass_on(self)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _pass_on
 

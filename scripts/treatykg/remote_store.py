@@ -999,7 +999,15 @@ def load(
             protocol = _put_directly(store, graphs[0], phase)
             if protocol is not None:
                 phase.now(f"while counting: {graphs[0].iri} was loaded; load again to check")
-                results = [_verify(store, graphs[0], before=before, expected=graphs[0].triples)]
+                try:
+                    results = [
+                        _verify(store, graphs[0], before=before, expected=graphs[0].triples)
+                    ]
+                except RemoteStoreError as error:
+                    raise RemoteStoreError(
+                        f"{error}; the upload went through, so {graphs[0].iri} holds the new "
+                        "triples, but they could not be counted; load again to check"
+                    ) from None
                 report = LoadReport(endpoint, mode, protocol, results, 0.0, notes)
                 report.seconds = time.monotonic() - started
                 return report
@@ -1141,7 +1149,13 @@ def _load_in_one_update(
             ) from None
         raise RemoteStoreError(f"{error}; the store was not changed") from None
     phase.now("after the update, while counting: the graphs were loaded; load again to check")
-    return [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
+    try:
+        return [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
+    except RemoteStoreError as error:
+        raise RemoteStoreError(
+            f"{error}; the update went through, so the store holds the new graphs, but they "
+            "could not be counted; load again to check"
+        ) from None
 
 
 def _has_blank_nodes(path: Path) -> bool:

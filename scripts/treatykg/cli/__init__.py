@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from treatykg import __version__, tempfiles
 from treatykg.errors import TreatyKGError
 
-COMMAND_MODULES = ["validate", "query", "store", "link", "export"]
+COMMAND_MODULES = ["validate", "query", "store", "link", "export", "docs"]
 
 
 def build_parser() -> argparse.ArgumentParser:

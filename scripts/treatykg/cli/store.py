@@ -7,7 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
-from treatykg import query_guard, remote_store, server
+from treatykg import query_guard, remote_store, server, tempfiles
+from treatykg.errors import InputError
 from treatykg.remote_store import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 _CREDENTIALS_HELP = (
@@ -141,6 +142,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_false",
         help="also accept SPARQL updates and Graph Store writes (e.g. for treatykg load)",
     )
+    serve.add_argument(
+        "--site",
+        type=Path,
+        metavar="DIR",
+        help="serve this already built site (treatykg docs --out DIR) at / instead of building "
+        "one when the server starts",
+    )
     serve.set_defaults(func=run_serve)
 
 
@@ -181,18 +189,31 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Start the server, load the graph, print the URLs, wait for Ctrl-C."""
+    """Start the server, load the graph, serve the site, print the URLs, wait for Ctrl-C."""
+    from treatykg.site import build_site
+    from treatykg.site.serving import SiteFiles, remove_site
+
     port = server.check_port(args.port)
     timeout = server.check_timeout(args.timeout)
+    if args.site is not None and not (args.site / "index.html").is_file():
+        raise InputError(f"{args.site}: not a built site (no index.html); run treatykg docs")
     sources = _sources([])
     guard = query_guard.QueryGuard(port=port, timeout=timeout)  # takes the port, or says why not
     oxigraph: server.OxigraphServer | None = None
+    built: Path | None = None
     # SIGTERM (from `kill`, a service manager) stops the server as Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         oxigraph, report = server.serve_graph(
             sources, location=args.location, read_only=args.read_only, timeout=timeout
         )
+        # Built once the store is checked (a bad --location is refused before any work).
+        site = args.site
+        if site is None:
+            # Named after this process: removed by the next command if this one is killed.
+            built = tempfiles.private_dir("site")
+            site = build_site(built / "site").folder
+        guard.site = SiteFiles(site)
         print(report.table())
         guard.start(oxigraph)
         where = f"on disk in {args.location}" if args.location else "in a temporary store"
@@ -204,6 +225,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(
             f"Oxigraph server at {guard.base_url} ({where}, pid {oxigraph.pid}): {mode}; "
             f"queries stop after {timeout:g} s\n"
+            f"  site:   {guard.base_url}/\n"
             f"  query:  {guard.query_url}\n"
             + ("" if args.read_only else f"  update: {guard.update_url}\n")
             + f"  store:  {guard.store_url}\n"
@@ -222,6 +244,7 @@ def run_serve(args: argparse.Namespace) -> int:
         guard.stop()
         if oxigraph is not None:
             oxigraph.stop()
+        remove_site(built)
         signal.signal(signal.SIGTERM, previous)
 
 
