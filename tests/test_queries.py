@@ -602,7 +602,8 @@ def test_the_provenance_queries_show_the_kind_of_each_source(store):
         answer = querying.run(catalogue.stored_query(name), store=store)
         assert answer.rows, name
         for row in map(lambda r: dict(zip(answer.variables, r, strict=True)), answer.rows):
-            stated = [q.object.value for q in store.quads_for_pattern(row["source"], ox.NamedNode(kind), None)]
+            quads = store.quads_for_pattern(row["source"], ox.NamedNode(kind), None)
+            stated = [q.object.value for q in quads]
             assert len(stated) == 1, f"{name}: {row['source']} has no single kind"
             assert stated[0].endswith("source-kind-" + row["sourceKind"].value), (name, row)
 
@@ -620,5 +621,6 @@ def test_how_the_1950_treaty_ended_shows_the_notice_before_the_lapse(store):
     see_also = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
     for claim in ("treaty-1950-expiry-date-zhwiki", "treaty-1950-expiry-date-enwiki"):
         subject = ox.NamedNode("https://w3id.org/treatykg/id/claim/" + claim)
-        pointed = {q.object.value for q in store.quads_for_pattern(subject, ox.NamedNode(see_also), None)}
-        assert pointed == {"https://w3id.org/treatykg/id/event/treaty-1950-notice-of-non-renewal"}
+        quads = store.quads_for_pattern(subject, ox.NamedNode(see_also), None)
+        notice = "https://w3id.org/treatykg/id/event/treaty-1950-notice-of-non-renewal"
+        assert {q.object.value for q in quads} == {notice}

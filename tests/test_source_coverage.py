@@ -165,13 +165,17 @@ def test_the_copy_of_the_article_is_pinned_by_its_hash(store):
     assert [s["h"].value for s in store.query(query)] == [digest]
 
 
+TKG_NS = "https://w3id.org/treatykg/ontology#"
+
+
 def test_every_researched_fact_has_a_status(store):
     """docs/research/external-facts.tsv says of every row whether it was used (naming the source
     whose graph holds it), rejected (and why) or left unverified."""
     path = SOURCE.parents[1] / "research" / "external-facts.tsv"
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0].split("\t") == ["topic", "fact", "value", "source_url", "quote", "status"]
-    sources = {s["s"].value for s in store.query("SELECT ?s WHERE { GRAPH ?g { ?g2 <https://w3id.org/treatykg/ontology#graphSource> ?s } }")}
+    query = f"SELECT ?s WHERE {{ GRAPH ?g {{ ?g2 <{TKG_NS}graphSource> ?s }} }}"
+    sources = {s["s"].value for s in store.query(query)}
     seen = set()
     for number, line in enumerate(lines[1:], start=2):
         cells = line.split("\t")
