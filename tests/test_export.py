@@ -16,7 +16,7 @@ import rdflib
 from processes import run_treatykg
 from treatykg.catalogue import ENTITY_TYPES
 from treatykg.cli import main
-from treatykg.export import FORMATS
+from treatykg.export import FORMATS, dataset_quads
 from treatykg.loading import load_store
 from treatykg.server import oxigraph_binary
 
@@ -24,8 +24,21 @@ BAD_TURTLE = "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c\nex:d ex:e ex:
 
 
 @pytest.fixture(scope="module")
-def local() -> ox.Store:
-    return load_store()
+def local() -> list[ox.Quad]:
+    """The project's quads as the files write them (what the export must hold)."""
+    return dataset_quads()
+
+
+def test_literals_keep_their_datatype_and_lexical_form(local, tmp_path):
+    """Not as Oxigraph's store keeps them (by value): the shapes require the datatypes."""
+    out = tmp_path / "treatykg.nq"
+    assert main(["export", "-o", str(out)]) == 0
+    back = list(ox.parse(path=out, format=ox.RdfFormat.N_QUADS))
+    article = ox.NamedNode("https://w3id.org/treatykg/id/article/treaty-1950-article-6")
+    number = ox.NamedNode("https://w3id.org/treatykg/ontology#articleNumber")
+    six = ox.Literal("6", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#positiveInteger"))
+    assert {q.object for q in back if (q.subject, q.predicate) == (article, number)} == {six}
+    assert six not in {q.object for q in load_store()}  # what the store would have written
 
 
 def _graph_counts(quads) -> Counter:

@@ -140,13 +140,16 @@ def jena_run(tmp_path_factory):
         pytest.skip(reason)
     folder = tmp_path_factory.mktemp("jena")
     export = folder / "treatykg.trig"
+    union = folder / "treatykg.ttl"
     with contextlib.redirect_stderr(io.StringIO()):
         assert main(["export", "-o", str(export)]) == 0
+        assert main(["export", "-o", str(union)]) == 0
     store = folder / "tdb2"
     batch = jena.Batch(folder)
     batch.add("load", store, export)
     batch.add("shapes", *loading.shape_files())
     batch.add("validate", folder / "graph.nt", *(path for path, _ in loading.project_files()))
+    batch.add("validate", folder / "export.nt", union)
     for fixture in FIXTURES:
         batch.add("validate", folder / f"{fixture.stem}.nt", *loading.ontology_files(), fixture)
     for (query, _, values), case_id in zip(CASES, CASE_IDS, strict=True):
@@ -232,6 +235,13 @@ def test_jena_validates_the_graph_as_treatykg_does(jena_run):
     assert ours["conforms"]
 
 
+def test_jena_validates_the_exported_graph_as_treatykg_validates_the_files(jena_run):
+    """What a user loads elsewhere (``treatykg export -o treatykg.ttl``) conforms there too."""
+    ours = treatykg_report(None)
+    theirs = jena_results(jena_run.output(jena_run.batch.folder / "export.nt"))
+    assert_same_verdict(ours, theirs, "the exported graph")
+
+
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[p.stem for p in FIXTURES])
 def test_jena_validates_each_shape_fixture_as_treatykg_does(fixture, jena_run):
     ours = treatykg_report(fixture)
@@ -295,6 +305,22 @@ def test_every_fixture_and_query_goes_to_jena():
 
 
 # --- SPARQL -------------------------------------------------------------------------------------
+
+
+def test_no_stored_query_uses_group_concat():
+    """GROUP_CONCAT joins its values in no defined order: a list is one row per value."""
+    for query in catalogue.stored_queries():
+        text = querying._strip_comments(query.text)
+        assert not re.search(r"\bGROUP_CONCAT\b", text, re.I), query.name
+
+
+def test_sparql_constraints_use_only_what_shacl_pre_binding_allows():
+    """SHACL 1.0 (5.3.1): no VALUES, MINUS or SERVICE where $this is pre-bound."""
+    graph = shapes_graph()
+    selects = [str(s) for s in graph.objects(None, SHACL.select)]
+    assert selects
+    for text in selects:
+        assert not re.search(r"\b(VALUES|MINUS|SERVICE)\b", text, re.I), text
 
 
 def test_every_select_query_without_aggregates_is_distinct():

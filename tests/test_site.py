@@ -198,7 +198,9 @@ def test_the_timeline_draws_precision_periods_and_disputes(data):
     split = rows[ID + "event/sino-soviet-split"]
     assert split.kind == "period" and split.bar and split.clipped_right == "1989"
     assert rows[ID + "event/world-war-ii"].clipped_left == "1939"
-    assert all(int(r.note[-4:]) >= 1945 or r.clipped_right for r in timeline.rows)
+    assert all(any(1945 <= int(m.text[-4:]) <= 1980 for m in r.marks) for r in timeline.rows)
+    lean = rows[ID + "policy/lean-to-one-side"]
+    assert lean.open_end and lean.note.endswith("no end date in the graph")
 
 
 def test_the_map_places_every_place_with_coordinates_and_its_events(data):

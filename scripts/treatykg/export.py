@@ -10,9 +10,10 @@ left as it was. An output that is a symbolic link is written through: the file i
 the new content and the link stays a link. An existing file keeps its permissions (a 0640 export
 stays 0640); a new one gets those of any new file (0644 under the usual umask).
 
-Language tags are written in lower case (``"…"@zh-hans``), as Oxigraph stores them and as
-Wikidata writes them; RDF compares language tags without regard to case, so ``zh-Hans`` in
-graph/*.ttl and ``zh-hans`` here are the same tag.
+Literals are written as the files write them (``"6"^^xsd:positiveInteger`` stays so), not as a
+store would keep them. Language tags are written in lower case (``"…"@zh-hans``), as Oxigraph's
+parser gives them and as Wikidata writes them; RDF compares language tags without regard to
+case, so ``zh-Hans`` in graph/*.ttl and ``zh-hans`` here are the same tag.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pyoxigraph as ox
 
 from treatykg.catalogue import PARAMETER_PREFIXES
 from treatykg.errors import InputError
-from treatykg.loading import FileSpec, load_store
+from treatykg.loading import FileSpec, files_with_graphs, parse_file
 
 # Name: (pyoxigraph format, keeps named graphs, file suffixes that select it).
 FORMATS: dict[str, tuple[ox.RdfFormat, bool, tuple[str, ...]]] = {
@@ -83,15 +84,34 @@ def format_for(output: str, given: str | None) -> str:
     raise InputError(f"{output}: cannot tell the format from the suffix ({known}); use --format")
 
 
-def serialize(store: ox.Store, name: str) -> tuple[bytes, int]:
-    """Return the store in format ``name`` and the number of statements written."""
+def dataset_quads(files: Iterable[FileSpec] | None = None) -> list[ox.Quad]:
+    """Return every statement of the files (None: the ontology and the graph), each in its named
+    graph, with its literals as written.
+
+    Not through a Store: Oxigraph's store keeps numbers by value, so ``"6"^^xsd:positiveInteger``
+    would come out as ``"6"^^xsd:integer`` and ``39.904200`` as ``39.9042``, and the exported
+    graph would no longer conform to the shapes (``tkg:articleNumber`` is an xsd:positiveInteger)
+    in another store or SHACL engine. A statement written twice in one graph is written once.
+    """
+    quads: dict[ox.Quad, None] = {}
+    for path, graph in files_with_graphs(files):
+        name = ox.NamedNode(graph)
+        for quad in parse_file(path):
+            quads[ox.Quad(quad.subject, quad.predicate, quad.object, name)] = None
+    return list(quads)
+
+
+def serialize(quads: list[ox.Quad], name: str) -> tuple[bytes, int]:
+    """Return the quads in format ``name`` and the number of statements written."""
     rdf_format, keeps_graphs, _ = FORMATS[name]
     prefixes = EXPORT_PREFIXES if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.TURTLE) else None
     if keeps_graphs:
-        return store.dump(format=rdf_format, prefixes=prefixes), len(store)
-    union = {ox.Triple(q.subject, q.predicate, q.object) for q in store}
-    ordered = sorted(union, key=str)  # each subject's triples together, for a compact file
-    return ox.serialize(ordered, format=rdf_format, prefixes=prefixes), len(union)
+        # Each graph's statements together, each subject's together: a compact, stable file.
+        ordered = sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q)))
+        return ox.serialize(ordered, format=rdf_format, prefixes=prefixes), len(quads)
+    union = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+    ordered_triples = sorted(union, key=str)  # each subject's triples together
+    return ox.serialize(ordered_triples, format=rdf_format, prefixes=prefixes), len(union)
 
 
 def export(
@@ -109,9 +129,9 @@ def export(
         if not target.parent.is_dir():
             raise InputError(f"{output}: no such folder {target.parent}")
     chosen = format_for(output, name)
-    store = load_store(files)
-    graphs = len({q.graph_name for q in store})
-    data, statements = serialize(store, chosen)
+    quads = dataset_quads(files)
+    graphs = len({q.graph_name for q in quads})
+    data, statements = serialize(quads, chosen)
     _check_round_trip(data, chosen, statements)
     report = ExportReport(output, chosen, statements, graphs)
     if target is None:

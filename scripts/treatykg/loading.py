@@ -235,6 +235,11 @@ def load_validation_store(
     return store, checker.notes, counts
 
 
+def files_with_graphs(files: Iterable[FileSpec] | None = None) -> list[tuple[Path, str]]:
+    """Return each file with the IRI of its named graph (None: the project's ontology and graph)."""
+    return _with_graphs(files)
+
+
 def _with_graphs(files: Iterable[FileSpec] | None) -> list[tuple[Path, str]]:
     if files is None:
         return project_files()

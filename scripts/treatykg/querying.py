@@ -399,9 +399,7 @@ ENDPOINT_TIMEOUT = 60.0
 """Seconds to wait for a remote endpoint's answer, unless told otherwise (``--timeout``)."""
 
 
-def run_on_endpoint(
-    url: str, text: str, form: str, *, timeout: float = ENDPOINT_TIMEOUT
-) -> Answer:
+def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = ENDPOINT_TIMEOUT) -> Answer:
     """Answer the (already bound) query on a remote SPARQL endpoint through SPARQLWrapper.
 
     The endpoint must offer the union of the named graphs as its default graph (see the module
@@ -431,9 +429,7 @@ def run_on_endpoint(
     except urllib.error.URLError as error:
         reason = getattr(error, "reason", error)
         if isinstance(reason, TimeoutError):
-            raise InputError(
-                f"SPARQL endpoint {url} did not answer within {timeout:g} s"
-            ) from None
+            raise InputError(f"SPARQL endpoint {url} did not answer within {timeout:g} s") from None
         raise InputError(f"cannot reach SPARQL endpoint {url}: {reason}") from None
     except EndPointNotFound:
         # SPARQLWrapper's own words ("not possible to connect") hide that the server answered.

@@ -24,12 +24,14 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from treatykg.errors import InputError, TreatyKGError
+from treatykg.loading import bcp47_case
 from treatykg.namespaces import BASE, ID, PREFIXES, SH_NS, prefixed_name
 from treatykg.site import pictures
 from treatykg.site.graphdata import (
@@ -48,6 +50,20 @@ TREATY = ID + "treaty/treaty-1950"
 """The entity the home page and the neighbourhood picture are about."""
 SH = PREFIXES["sh"]
 DEFAULT_OUT = Path("dist") / "site"
+
+BROWSE_FIRST = [
+    "Treaty", "Agreement", "SupplementaryAgreement", "Article", "Signing", "EntryIntoForce",
+    "ExchangeOfRatifications", "Expiry", "Termination", "HistoricalEvent", "Person", "State",
+    "Government", "GovernmentBody", "Office", "City", "Building", "Region", "Place", "Policy",
+    "Programme", "Bridge", "AircraftType", "Work", "Image", "Source",
+]  # fmt: skip
+"""The order of the collection page: the treaty's world first."""
+RECORD_CLASSES = {
+    T + "Claim", T + "WikidataLink", T + "RejectedWikidataLink", T + "Signature",
+    T + "OfficeHolding",
+    PREFIXES["skos"] + "Concept", PREFIXES["skos"] + "ConceptScheme", PREFIXES["void"] + "Dataset",
+}  # fmt: skip
+"""Records about other entities, listed compactly on the collection page."""
 
 
 @dataclass
@@ -127,7 +143,11 @@ class Renderer:
                     "href": iri,
                     "note": "",
                 }
-            return {"kind": "link", "text": self.data.label(iri), "href": iri, "note": ""}
+            text = self.data.label(iri)
+            if text == iri:  # a plain web address: readable, and short enough for a line
+                text = unquote(iri.split("://", 1)[-1])
+                text = text if len(text) <= 72 else text[:71] + "…"
+            return {"kind": "link", "text": text, "href": iri, "note": ""}
         if isinstance(term, ox.BlankNode):
             return {"kind": "text", "text": "(an unnamed node)", "lang": "", "note": ""}
         date = date_value(term)
@@ -137,7 +157,8 @@ class Renderer:
         note = ""
         if datatype not in (XSD + "string", PREFIXES["rdf"] + "langString"):
             note = prefixed_name(datatype)
-        return {"kind": "text", "text": term.value, "lang": term.language or "", "note": note}
+        lang = bcp47_case(term.language) if term.language else ""
+        return {"kind": "text", "text": term.value, "lang": lang, "note": note}
 
 
 def _capital(text: str) -> str:
@@ -222,17 +243,20 @@ def _write_site(
     by_class: dict[str, list[str]] = {}
     for iri in data.entities:
         by_class.setdefault(data.main_type(iri) or "", []).append(iri)
-    classes = sorted(by_class, key=lambda c: data.label(c).lower())
-    for c in classes:
+    for c in by_class:
         by_class[c].sort(key=lambda i: data.label(i).lower())
+    # The things a visitor looks for first; records about them (claims, signatures, links...)
+    # after, as compact lists.
+    first = [T + name for name in BROWSE_FIRST]
+    classes = sorted(
+        by_class,
+        key=lambda c: (c in RECORD_CLASSES, first.index(c) if c in first else 99,
+                       data.label(c).lower()),
+    )  # fmt: skip
     r.page(
-        "browse.html",
-        "browse.html",
-        out,
-        classes=classes,
-        by_class=by_class,
-        description=data.description,
-    )
+        "browse.html", "browse.html", out, classes=classes, by_class=by_class,
+        description=data.description, records=RECORD_CLASSES,
+    )  # fmt: skip
     sources = sorted(data.sources(), key=lambda s: data.label(s).lower())
     r.page(
         "sources.html",

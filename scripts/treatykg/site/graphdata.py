@@ -47,6 +47,41 @@ LANGUAGE_NAMES = {
 # Shown in their own places on a page (title, names, links), not among the facts.
 NOT_FACTS = {TYPE, LABEL, ALT_LABEL, DESCRIPTION, WIKIDATA_ITEM, WIKIPEDIA_PAGE, COMMONS_FILE}
 
+PROPERTY_NAMES = {
+    LABEL: "name",
+    ALT_LABEL: "other name",
+    DESCRIPTION: "description",
+    DCT + "title": "title",
+    DCT + "type": "type",
+    DCT + "date": "date",
+    DCT + "creator": "creator",
+    DCT + "license": "licence",
+    DCT + "source": "source",
+    DCT + "issued": "issued",
+    DCT + "created": "created",
+    DCT + "publisher": "publisher",
+    DCT + "bibliographicCitation": "citation",
+    SCHEMA + "url": "web page",
+    SCHEMA + "name": "name",
+    SCHEMA + "creator": "creator",
+    FOAF + "page": "web page",
+    GEO + "lat": "latitude",
+    GEO + "long": "longitude",
+    SKOS + "definition": "definition",
+    SKOS + "inScheme": "in scheme",
+    SKOS + "topConceptOf": "top concept of",
+    SKOS + "hasTopConcept": "top concept",
+    SKOS + "closeMatch": "close match",
+    RDFS + "seeAlso": "see also",
+    TYPE: "class",
+    SKOS + "Concept": "concept",
+    SKOS + "ConceptScheme": "concept scheme",
+    PREFIXES["void"] + "Dataset": "dataset",
+    PREFIXES["owl"] + "differentFrom": "different from",
+    PREFIXES["prov"] + "wasDerivedFrom": "derived from",
+}
+"""Readable names of the properties of other vocabularies (the vocabulary's own have labels)."""
+
 DATE_PROPERTIES = (T + "date", T + "startDate", T + "endDate")
 
 RANKS = {
@@ -225,6 +260,8 @@ class GraphData:
         return self._labels[key]
 
     def _label(self, iri: str, lang: str) -> str:
+        if iri in PROPERTY_NAMES:
+            return PROPERTY_NAMES[iri]
         labels = self.labels(iri)
         for tag in (lang, *LANGUAGE_ORDER):
             for have, texts in labels.items():
@@ -236,6 +273,9 @@ class GraphData:
         title = self.value(iri, DCT + "title")
         if isinstance(title, ox.Literal):
             return title.value
+        composed = self._composed_label(iri)
+        if composed:
+            return composed
         if iri.startswith(ID):
             return iri.rsplit("/", 1)[-1].replace("-", " ")
         if iri.startswith("https://commons.wikimedia.org/wiki/File:"):
@@ -244,6 +284,33 @@ class GraphData:
             return unquote(iri.rsplit("/wiki/", 1)[-1]).replace("_", " ")
         name = prefixed_name(iri)
         return name if not name.startswith("<") else iri
+
+    def _composed_label(self, iri: str) -> str:
+        """A name for records that have none of their own: signatures, claims, link records."""
+        types = self.types(iri)
+
+        def name(prop: str) -> str:
+            value = self.value(iri, T + prop)
+            if isinstance(value, ox.NamedNode):
+                return self.label(value.value)
+            if isinstance(value, ox.Literal):
+                date = date_value(value)
+                return date.human() if date else value.value
+            return ""
+
+        if T + "Signature" in types and name("signer"):
+            party = name("onBehalfOf")
+            return f"Signature of {name('signer')}" + (f" for {party}" if party else "")
+        if T + "Claim" in types and name("claimSubject"):
+            source = name("statedIn")
+            return f"{name('claimSubject')}: {name('claimProperty')} {name('claimValue')}" + (
+                f", per {source}" if source else ""
+            )
+        if T + "WikidataLink" in types and name("linkedEntity"):
+            item = self.value(iri, T + "linkedItem")
+            qid = item.value.rsplit("/", 1)[-1] if isinstance(item, ox.NamedNode) else ""
+            return f"Wikidata link of {name('linkedEntity')}" + (f" to {qid}" if qid else "")
+        return ""
 
     def other_label(self, iri: str) -> str:
         """The Chinese label when the page title is English (or the reverse), else ''."""
@@ -408,7 +475,8 @@ class GraphData:
             links.append(("Wikidata", o.value))
         for o in self.values(iri, WIKIPEDIA_PAGE):
             lang = o.value.split("//", 1)[-1].split(".", 1)[0]
-            links.append((f"Wikipedia ({lang})", o.value))
+            title = unquote(o.value.rsplit("/wiki/", 1)[-1]).replace("_", " ")
+            links.append((f"Wikipedia ({lang}): {title}", o.value))
         for o in self.values(iri, COMMONS_FILE):
             name = o.value.replace(" ", "_")
             links.append(("Wikimedia Commons", "https://commons.wikimedia.org/wiki/File:" + name))

@@ -57,6 +57,7 @@ class Row:
     bar: tuple[float, float] | None = None  # a period's bar, from its start to its end
     clipped_left: str = ""  # the year it began, when before the first year
     clipped_right: str = ""
+    open_end: bool = False  # a period with a start and no known end
     disputed: bool = False
     note: str = ""
 
@@ -123,6 +124,7 @@ def timeline(data: GraphData, href) -> Timeline:
                 row.clipped_left = str(start.year)
             if end and end.year > LAST_YEAR:
                 row.clipped_right = str(end.year)
+            row.open_end = start is not None and end is None
             for prop, value, role in ((start_prop, start, "from"), (end_prop, end, "to")):
                 if value is None:
                     continue
@@ -133,7 +135,7 @@ def timeline(data: GraphData, href) -> Timeline:
         row.disputed = any(m.disputed for m in row.marks)
         row.note = "; ".join(
             dict.fromkeys(m.text for m in row.marks if not m.alternative and m.text)
-        )
+        ) + ("; no end date in the graph" if row.open_end else "")
         first_day = min(d.span()[0] for d in every)
         rows.append((first_day.isoformat(), row))
     rows.sort(key=lambda pair: (pair[0], pair[1].label))
@@ -207,9 +209,18 @@ class MapPicture:
 
 
 def _land_rings() -> list[list[tuple[float, float]]]:
-    """Land outlines (Natural Earth 1:110m, public domain), as shipped with the site's files."""
+    """Land outlines (Natural Earth 1:110m, public domain), as shipped with the site's files.
+
+    A ring that crosses the antimeridian (Russia's, at Chukotka) is drawn east of it: its points
+    west of -100° are moved by 360°, so that no edge runs across the whole map.
+    """
     text = resources.files("treatykg.site").joinpath("static/land-110m.json").read_text("utf-8")
-    return [[(lon, lat) for lon, lat in ring] for ring in json.loads(text)["rings"]]
+    rings = []
+    for ring in json.loads(text)["rings"]:
+        if any(lon > 100 for lon, _ in ring) and any(lon < -100 for lon, _ in ring):
+            ring = [(lon + 360 if lon < -100 else lon, lat) for lon, lat in ring]
+        rings.append([(lon, lat) for lon, lat in ring])
+    return rings
 
 
 def map_picture(data: GraphData, href) -> MapPicture:
