@@ -552,7 +552,7 @@ def test_a_load_is_one_update_and_queries_meanwhile_see_old_or_new_never_staging
         finally:
             done.set()
             watcher.join()
-    assert len(seen) > 10
+    assert len(seen) > 3
     assert before in seen and after in seen
     assert all(view in (before, after) for view in seen), [
         v for v in seen if v not in (before, after)
@@ -632,6 +632,11 @@ def test_a_silent_endpoint_times_out(capsys):
             "bad endpoint URL 'http://127.0.0.1:7878[': bad host",
         ),
         (["--endpoint", "http://u:p@[::1/"], "bad endpoint URL 'http://***@[::1/': bad host"),
+        (
+            ["--endpoint", "http://\x1b:7878"],
+            "bad endpoint URL 'http://\\x1b:7878': it holds white space or a control character",
+        ),
+        (["--endpoint", "http://例子.测试"], "bad endpoint URL 'http://例子.测试': write its host"),
         (["--query-url", "http://127.0.0.1:1/q"], "give --endpoint URL"),
         (
             ["--endpoint", "http://127.0.0.1:1", "--graph", "not an IRI"],
@@ -1141,7 +1146,7 @@ LINK_FAULTS = {
     "stopped before": (None, None, None, [], 2, "cannot reach {closed}/query: "),
     "stopped midway": (
         None, None, _link_fault_dies_midway, [], 2,
-        "{front}/query broke off its answer (IncompleteRead)",
+        "{front}/query broke off its answer",
     ),
     "500": (_link_fault_500, None, None, [], 2, "{front}/query answered HTTP 500 "),
     "429 with Retry-After once": (
@@ -1158,7 +1163,7 @@ LINK_FAULTS = {
     ),
     "the connection dropped mid-answer": (
         None, None, lambda f, m, p: f.seen(p) == "query" and f.queries == 3, [], 2,
-        "{front}/query broke off its answer (IncompleteRead)",
+        "{front}/query broke off its answer",
     ),
 }  # fmt: skip
 
