@@ -181,6 +181,10 @@ def test_the_vocabulary_and_every_shape_have_pages(site):
     names = [p.stem for p in (site / "shapes").glob("*.html") if p.stem != "index"]
     assert "TreatyShape" in names and len(names) > 15
     assert all(f'href="{name}.html"' in shapes for name in names)
+    treaty = read(site, "shapes/TreatyShape.html")
+    # what each property shape and SPARQL constraint checks, and its message
+    assert "TreatyShape-party" in treaty and "At least two parties" in treaty
+    assert "SPARQL constraint" in treaty and "article count agrees with the articles" in treaty
 
 
 def test_the_timeline_draws_precision_periods_and_disputes(data):

@@ -1000,9 +1000,7 @@ def load(
             if protocol is not None:
                 phase.now(f"while counting: {graphs[0].iri} was loaded; load again to check")
                 try:
-                    results = [
-                        _verify(store, graphs[0], before=before, expected=graphs[0].triples)
-                    ]
+                    results = [_verify(store, graphs[0], before=before, expected=graphs[0].triples)]
                 except RemoteStoreError as error:
                     raise RemoteStoreError(
                         f"{error}; the upload went through, so {graphs[0].iri} holds the new "

@@ -154,6 +154,11 @@ class Renderer:
         if date is not None:
             return {"kind": "date", "text": date.human(), "note": date.precision, "iso": date.iso}
         datatype = term.datatype.value
+        if datatype == XSD + "duration":
+            years = re.fullmatch(r"P(\d+)Y", term.value)
+            if years:  # the one form the graph uses (a treaty's term)
+                return {"kind": "text", "text": f"{int(years.group(1))} years", "lang": "",
+                        "note": term.value}  # fmt: skip
         note = ""
         if datatype not in (XSD + "string", PREFIXES["rdf"] + "langString"):
             note = prefixed_name(datatype)
@@ -480,16 +485,11 @@ def _shape_pages(quads: list[ox.Quad]) -> list[dict]:
     def describe(iri: str) -> dict:
         constraints = []
         for p, o, _g in shapes_data.out.get(iri, ()):
-            if p.startswith(SH) and p not in (
-                SH + "name",
-                SH + "description",
-                SH + "message",
-                SH + "property",
-            ):
+            if p.startswith(SH) and p not in SHAPE_TEXT:
                 constraints.append((prefixed_name(p), _shape_value(o)))
         text = {
             f"sh_{key}": next((o.value for o in shapes_data.values(iri, SH + key)), "")
-            for key in ("name", "description", "message")
+            for key in ("name", "description", "message", "select")
         }
         return {
             "iri": iri,
@@ -501,13 +501,19 @@ def _shape_pages(quads: list[ox.Quad]) -> list[dict]:
     pages = []
     for iri in sorted(s for s in shape_iris if s not in nested):
         page = describe(iri)
-        page["properties"] = [
-            describe(o.value)
-            for o in sorted(shapes_data.values(iri, SH + "property"), key=lambda o: str(o))
-            if isinstance(o, ox.NamedNode)
-        ]
+        for key, prop in (("properties", "property"), ("sparql", "sparql")):
+            page[key] = [
+                describe(o.value)
+                for o in sorted(shapes_data.values(iri, SH + prop), key=lambda o: str(o))
+                if isinstance(o, ox.NamedNode)
+            ]
         pages.append(page)
     return pages
+
+
+SHAPE_TEXT = {SH + key for key in ("name", "description", "message", "property", "sparql",
+                                   "select", "prefixes")}  # fmt: skip
+"""What a shape's page shows as text or sections, not in its table of constraints."""
 
 
 def _shape_value(term) -> str:

@@ -75,6 +75,8 @@ PROPERTY_NAMES = {
     RDFS + "seeAlso": "see also",
     TYPE: "class",
     SKOS + "Concept": "concept",
+    PREFIXES["void"] + "exampleResource": "example resource",
+    PREFIXES["void"] + "rootResource": "root resource",
     SKOS + "ConceptScheme": "concept scheme",
     PREFIXES["void"] + "Dataset": "dataset",
     PREFIXES["owl"] + "differentFrom": "different from",
