@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from treatykg import catalogue, querying, server
 from treatykg.cli import main
-from treatykg.loading import load_store, ontology_files
+from treatykg.loading import load_store, ontology_files, parse_file
 from treatykg.namespaces import GRAPH
 from treatykg.server import OxigraphServer
 
@@ -229,6 +229,9 @@ def _iri(text: str) -> ox.NamedNode | None:
         return None
 
 
+IRI_CHARACTERS = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters='<>"{}|^`\\'
+)
 project_iris = st.sampled_from(
     [
         "https://w3id.org/treatykg/id/treaty/treaty-1950",
@@ -242,8 +245,8 @@ named_nodes = (
     st.one_of(
         project_iris,
         st.builds(lambda t: "https://example.org/" + urllib.parse.quote(t, safe="/#?=&"), any_text),
-        st.builds(lambda t: "https://example.org/" + t, st.text(max_size=8)),
-        st.builds(lambda t: "urn:x-" + t, st.text(max_size=8)),
+        st.builds(lambda t: "https://example.org/" + t, st.text(IRI_CHARACTERS, max_size=8)),
+        st.builds(lambda t: "urn:x-" + t, st.text(IRI_CHARACTERS, max_size=8)),
     )
     .map(_iri)
     .filter(lambda node: node is not None)
@@ -402,11 +405,8 @@ def test_export_any_file_writes_all_of_it_or_nothing(workdir, generated, out_suf
         assert target.read_bytes() == b"# the previous export\n"
         return
     written = list(ox.parse(path=target, format=ox.RdfFormat.from_extension(out_suffix[1:])))
-    expected = load_store([source])
-    if out_suffix in (".trig", ".nq"):
-        assert len(written) == len(expected)
-    else:
-        assert len(written) == len({q.triple for q in expected})
+    # One graph: as many statements as the file holds distinct triples, literals as written.
+    assert len(written) == len({q.triple for q in parse_file(source)}), outcome
 
 
 # --- load: old graph or new, whole -----------------------------------------------------------
@@ -850,9 +850,8 @@ def test_serve_options(workdir, monkeypatch, port, location, timeout):
     if timeout is not None:
         args.append(f"--timeout={timeout}")
     try:
-        outcome = cli(*args)
+        clean(cli(*args), codes=(2,))
     except _Started:
-        return
-    clean(outcome, codes=(2,))
-    if location is not None and location.startswith("a-"):
-        assert (folder / "a-folder" / "notes.txt").exists()  # nothing written into it
+        pass  # every option was accepted: the server would start now
+    assert sorted(p.name for p in (folder / "a-folder").iterdir()) == ["notes.txt"]
+    assert (folder / "a-file").read_text(encoding="utf-8") == "not a store\n"

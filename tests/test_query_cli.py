@@ -395,6 +395,18 @@ def test_a_text_with_a_one_letter_language_tag_is_refused_in_one_line(tmp_path, 
 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_control_characters_in_a_value_arrive_unchanged(engine, tmp_path, capsys):
+    # rdflib refused the query ("Expected SelectQuery") when a value held U+001F, which
+    # pyoxigraph writes as \u001F (found by tests/test_properties.py).
+    value = "a\x1fb\x00c\x7f\td\\u001F"
+    text = "# title: x\n# param: name (string) — a name\nSELECT ?name WHERE {}\n"
+    assert run_own(tmp_path, text, "--param", f"name={value}", "--engine", engine, "--format",
+                   "json")[0] == 0  # fmt: skip
+    (row,) = json.loads(capsys.readouterr().out)["results"]["bindings"]
+    assert row["name"]["value"] == value
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
 def test_a_value_that_is_not_utf8_is_refused_in_one_line(engine, tmp_path, capsys):
     # `--param name=$'\xff'` reaches Python as a lone surrogate; it used to end in a traceback
     # (found by tests/test_properties.py).
@@ -532,7 +544,7 @@ def test_an_endpoint_that_is_not_a_url_is_one_line(capsys):
         ("http://127.0.0.1:99999/query", "is not an http(s) URL (bad port)"),
         ("http://[::1/query", "is not an http(s) URL (bad host)"),
         ("http://例子.测试/query", "write its host name in ASCII"),
-        ("http://127.0.0.1 :7878/query", "(it holds white space)"),
+        ("http://127.0.0.1 :7878/query", "(it holds white space or a control character)"),
     ],
 )
 def test_a_malformed_endpoint_url_is_one_line(url, message, capsys):

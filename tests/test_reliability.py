@@ -632,6 +632,11 @@ def test_a_silent_endpoint_times_out(capsys):
             "bad endpoint URL 'http://127.0.0.1:7878[': bad host",
         ),
         (["--endpoint", "http://u:p@[::1/"], "bad endpoint URL 'http://***@[::1/': bad host"),
+        (
+            ["--endpoint", "http://\x1b:7878"],
+            "bad endpoint URL 'http://\\x1b:7878': it holds white space or a control character",
+        ),
+        (["--endpoint", "http://例子.测试"], "bad endpoint URL 'http://例子.测试': write its host"),
         (["--query-url", "http://127.0.0.1:1/q"], "give --endpoint URL"),
         (
             ["--endpoint", "http://127.0.0.1:1", "--graph", "not an IRI"],

@@ -833,6 +833,12 @@ def test_the_tests_cannot_reach_the_default_endpoint(capsys):
     [
         (["link", "check", "--endpoint", "http://[::1/sparql"], "not an http(s) endpoint URL"),
         (["link", "check", "--endpoint", "sparql"], "not an http(s) endpoint URL"),
+        # A traceback and an odd line before (found by tests/test_properties.py).
+        (
+            ["link", "check", "--endpoint", "http://例子.测试/sparql"],
+            "write its host name in ASCII",
+        ),
+        (["link", "check", "--endpoint", "http://\x1b:1/sparql"], "or a control character"),
         (["link", "check", "--links-file", "no-such-links.ttl"], "does not exist"),
         (["link", "check", "--links-file", "."], "is a folder"),
         (["link", "check", "--types", "no-such-types.tsv"], "cannot read type table"),

@@ -29,6 +29,7 @@ import pyoxigraph as ox
 
 from treatykg.catalogue import PARAMETER_PREFIXES, StoredQuery
 from treatykg.errors import InputError, TreatyKGError
+from treatykg.urls import url_problem
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle")
@@ -146,7 +147,9 @@ def bind_parameters(
     ``expand_unicode_escapes`` is for engines that, as rdflib does, decode every ``\\uXXXX`` of
     the query text before parsing it: there a value holding the text ``\\u0022`` would come out
     as ``"``. Each backslash of the block is then written ``\\U0000005C``, which such an engine
-    decodes back to the backslash, so the value arrives unchanged.
+    decodes back to the backslash, so the value arrives unchanged; control characters, which
+    pyoxigraph writes as ``\\u001F``, are written as themselves, as such an engine's strings
+    take them.
 
     >>> bind_parameters('SELECT ?x WHERE { ?x ?p ?o }', {'o': ox.Literal('a" } #')})
     'SELECT ?x WHERE { VALUES (?o) { ("a\\\\" } #") } ?x ?p ?o }'
@@ -157,8 +160,22 @@ def bind_parameters(
     names = " ".join(f"?{name}" for name in bindings)
     values = " ".join(str(term) for term in bindings.values())
     if expand_unicode_escapes:
-        values = values.replace("\\", "\\U0000005C")
+        values = _ESCAPE.sub(_raw_character, values).replace("\\", "\\U0000005C")
     return f"{text[:start]} VALUES ({names}) {{ ({values}) }}{text[start:]}"
+
+
+_ESCAPE = re.compile(r"\\(?:u(?P<u>[0-9A-Fa-f]{4})|U(?P<U>[0-9A-Fa-f]{8})|.)", re.DOTALL)
+
+
+def _raw_character(match: re.Match) -> str:
+    """``\\u001F`` as the character itself; other escapes (``\\"``, ``\\n``) as they are.
+
+    pyoxigraph writes control characters as ``\\uXXXX``, an escape SPARQL allows only before
+    parsing, which is where rdflib has already decoded the query; its strings take the character
+    itself (all but ``"``, ``\\``, line feed and carriage return, which keep their escapes).
+    """
+    code = match["u"] or match["U"]
+    return chr(int(code, 16)) if code else match.group()
 
 
 _FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
@@ -454,28 +471,16 @@ def run_on_endpoint(url: str, text: str, form: str, *, timeout: float = ENDPOINT
 
 
 def _check_endpoint_url(url: str) -> None:
-    """Refuse, in one line, an endpoint that is not an http(s) URL with a host and a port number.
+    """Refuse, in one line, an endpoint that is not an http(s) URL (:func:`url_problem`).
 
     >>> _check_endpoint_url("http://127.0.0.1:78;/q")
     Traceback (most recent call last):
     ...
     treatykg.errors.InputError: endpoint 'http://127.0.0.1:78;/q' is not an http(s) URL (bad port)
     """
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError as error:
-        reason = "bad port" if "port" in str(error).lower() else "bad host"
-        raise InputError(f"endpoint {url!r} is not an http(s) URL ({reason})") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InputError(f"endpoint {url!r} is not an http(s) URL")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        raise InputError(f"endpoint {url!r} is not an http(s) URL (it holds white space)")
-    if not parts.netloc.isascii():
-        raise InputError(
-            f"endpoint {url!r}: write its host name in ASCII (an international name in its "
-            "xn-- form)"
-        )
+    problem = url_problem(url)
+    if problem is not None:
+        raise InputError(f"endpoint {url!r} is not an http(s) URL ({problem})")
 
 
 # --- writing answers -----------------------------------------------------------------------------

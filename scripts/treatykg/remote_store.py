@@ -57,6 +57,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 from treatykg import tempfiles
 from treatykg.errors import InputError, TreatyKGError
 from treatykg.namespaces import GRAPH
+from treatykg.urls import url_problem
 from treatykg.wikidata_client import retry_after_seconds
 
 STAGING = GRAPH + "staging/"
@@ -157,6 +158,9 @@ def check_url(url: str, what: str = "endpoint") -> str:
         or any(c.isspace() for c in text)
     ):
         raise InputError(f"bad {what} URL {redact(text)!r}: expected http://HOST[:PORT]/...")
+    problem = url_problem(text)
+    if problem is not None:  # a control character, a host name that is not ASCII
+        raise InputError(f"bad {what} URL {redact(text)!r}: {problem}")
     if parts.username is not None or parts.password is not None:
         raise InputError(
             f"bad {what} URL {redact(text)!r}: credentials do not belong in a URL (they would "

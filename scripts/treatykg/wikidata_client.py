@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 
 from treatykg import __version__
 from treatykg.errors import TreatyKGError
+from treatykg.urls import url_problem
 
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 """The Wikidata Query Service, the default endpoint."""
@@ -134,6 +135,9 @@ class SparqlClient:
             parsed, host = None, None
         if parsed is None or parsed.scheme not in ("http", "https") or not host:
             raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r}")
+        problem = url_problem(endpoint)
+        if problem is not None:  # a control character, a host name that is not ASCII
+            raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r} ({problem})")
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
