@@ -36,6 +36,7 @@ never from the command line; they never appear in messages.
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import json
 import math
@@ -47,12 +48,13 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import httpx
 
 from treatykg import tempfiles
 from treatykg.errors import InputError, TreatyKGError
@@ -167,7 +169,15 @@ def check_url(url: str, what: str = "endpoint") -> str:
             "stay in the shell history); set TREATYKG_USER and TREATYKG_PASSWORD, or use ~/.netrc"
         )
     del port
+    try:
+        httpx.URL(text)  # what the client will send: it refuses, e.g., control characters
+    except httpx.InvalidURL as error:
+        raise InputError(f"bad {what} URL {redact(text)!r}: {_one_line(error)}") from None
     return text.rstrip("/") if not parts.query else text
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()).rstrip(".")
 
 
 def check_graph_iri(iri: str) -> str:
@@ -373,7 +383,7 @@ class Progress:
 @dataclass
 class Response:
     status: int
-    headers: http.client.HTTPMessage
+    headers: Mapping[str, str]
     body: bytes
 
     def first_line(self) -> str:
@@ -402,30 +412,47 @@ class _Lost(Exception):
 
 
 def _reason(error: BaseException) -> str:
-    if isinstance(error, ConnectionRefusedError):
+    """Say in a few words why a request failed: the operating system's error under httpx's."""
+    causes = [error]
+    while causes[-1].__cause__ is not None or causes[-1].__context__ is not None:
+        nxt = causes[-1].__cause__ or causes[-1].__context__
+        if nxt is None or nxt in causes or len(causes) > 8:
+            break
+        causes.append(nxt)
+    for cause in reversed(causes):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "unknown host"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(cause, BrokenPipeError):
+            return "the server closed the connection"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error ({cause.reason or cause})"
+    text = str(error)
+    if "Connection refused" in text:
         return "connection refused"
-    if isinstance(error, socket.gaierror):
+    if "Name or service not known" in text or "nodename nor servname" in text:
         return "unknown host"
-    if isinstance(error, TimeoutError | socket.timeout):
-        return "timed out"
-    if isinstance(error, ConnectionResetError):
-        return "connection reset by the server"
-    if isinstance(error, BrokenPipeError):
-        return "the server closed the connection"
-    if isinstance(error, http.client.RemoteDisconnected):
+    if isinstance(error, httpx.RemoteProtocolError) and "without sending" in text:
+        if "complete message body" in text:
+            return "the server broke off its answer"
         return "the server closed the connection without answering"
-    if isinstance(error, ssl.SSLError):
-        return f"TLS error ({error.reason or error})"
-    text = getattr(error, "strerror", None) or str(error) or type(error).__name__
-    return text
+    return text or type(error).__name__
 
 
 class HttpClient:
-    """A small HTTP client: timeouts, retries with exponential backoff, Retry-After, streamed
-    request bodies with progress, and the Authorization header for each host.
+    """The project's HTTP client for SPARQL stores, on httpx: timeouts, retries with
+    exponential backoff and Retry-After, streamed request bodies with progress, and the
+    Authorization header for each host.
 
-    Stays on the standard library (http.client): the few things needed here are a page of code,
-    and a dependency would be one more thing to install next to the store.
+    httpx moves the bytes (connections, TLS, streaming a body of known length, reading an early
+    answer while a body is still being sent); this class keeps what a load needs to say
+    afterwards: whether a failed request can have reached the store (nothing sent, part of the
+    body sent, all of it sent), so that it is retried only when that is safe and the message
+    names the state the store is in. No connection is reused: a pooled connection the store had
+    closed would make a request look lost that never left.
     """
 
     def __init__(
@@ -451,6 +478,22 @@ class HttpClient:
         self.environ = environ
         self.sleep = sleep
         self._credentials: dict[str, Credentials | None] = {}
+        self._http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """The httpx client: no proxy and no ~/.netrc from the environment (the credentials are
+        this class's), redirects reported rather than followed, a fresh connection each time."""
+        if self._http is None:
+            self._http = httpx.Client(
+                timeout=httpx.Timeout(self.timeout),
+                verify=_tls_context(),
+                trust_env=False,
+                follow_redirects=False,
+                limits=httpx.Limits(max_keepalive_connections=0),
+                headers={"User-Agent": "treatykg", "Accept-Encoding": "identity"},
+            )
+        return self._http
 
     def credentials(self, url: str) -> Credentials | None:
         host = urlsplit(url).hostname or ""
@@ -549,78 +592,47 @@ class HttpClient:
         headers: dict[str, str],
         label: str,
     ) -> Response:
-        parts = urlsplit(url)
-        if parts.scheme == "https":
-            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=self.timeout
-            )
-        else:
-            connection = http.client.HTTPConnection(
-                parts.hostname, parts.port, timeout=self.timeout
-            )
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        size = _body_size(body)
+        all_headers = dict(headers)
+        credentials = self.credentials(url)
+        if credentials is not None:
+            all_headers["Authorization"] = credentials.header()
+        if body is not None or method in ("POST", "PUT"):
+            # A known length: the body goes as it is (not chunked), and a server that got less
+            # than this many bytes acts on none of them.
+            all_headers["Content-Length"] = str(size)
+        sent = [0]  # bytes of the body written so far, kept when sending fails midway
+        content = None if body is None else self._counted(body, size, label, sent)
         try:
-            try:
-                connection.connect()
-            except OSError as error:
-                raise _NotSent(_reason(error)) from None
-            sent = [0]  # bytes of the body sent so far, kept when sending fails midway
-            try:
-                connection.putrequest(method, target, skip_accept_encoding=True)
-                all_headers = {"User-Agent": "treatykg", **headers}
-                credentials = self.credentials(url)
-                if credentials is not None:
-                    all_headers["Authorization"] = credentials.header()
-                size = _body_size(body)
-                if body is not None or method in ("POST", "PUT"):
-                    all_headers["Content-Length"] = str(size)
-                for key, value in all_headers.items():
-                    connection.putheader(key, value)
-                connection.endheaders()
-                if body is not None:
-                    self._send_body(connection, body, size, label, sent)
-            except (BrokenPipeError, ConnectionResetError) as error:
-                # The server may have answered early (bad data, credentials) and closed: read it.
-                try:
-                    return self._read(connection)
-                except (OSError, http.client.HTTPException):
-                    raise _Lost(_reason(error), sent[0]) from None
-            except OSError as error:
-                raise _Lost(_reason(error), sent[0]) from None
-            try:
-                return self._read(connection)
-            except (OSError, http.client.HTTPException) as error:
-                raise _Lost(_reason(error), sent[0]) from None
-        finally:
-            connection.close()
+            request = self.http.build_request(method, url, headers=all_headers, content=content)
+            answer = self.http.send(request)
+        except httpx.InvalidURL as error:
+            raise InputError(f"bad URL {_where(url)!r}: {_one_line(error)}") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as error:
+            raise _NotSent(
+                "timed out" if isinstance(error, httpx.ConnectTimeout) else _reason(error)
+            ) from None
+        except httpx.TimeoutException:
+            raise _Lost("timed out", sent[0]) from None
+        except httpx.TransportError as error:
+            raise _Lost(_reason(error), sent[0]) from None
+        return Response(answer.status_code, answer.headers, answer.content)
 
-    def _send_body(
-        self,
-        connection: http.client.HTTPConnection,
-        body: Body,
-        size: int,
-        label: str,
-        sent: list[int],
-    ) -> None:
-        """Stream ``body`` in 256 kB pieces, counting the bytes sent in ``sent[0]``."""
+    def _counted(self, body: Body, size: int, label: str, sent: list[int]) -> Iterator[bytes]:
+        """``body`` in 256 kB pieces, counting in ``sent[0]`` the bytes httpx has written (it
+        asks for the next piece once the last one is out) and showing the progress."""
         show = bool(label) and self.progress.enabled and size >= PROGRESS_MIN_BYTES
         if show:
             self.progress.start(label, size)
         try:
-            with _open_body(body) as stream:
-                while chunk := stream.read(256 * 1024):
-                    connection.send(chunk)
-                    sent[0] += len(chunk)
-                    if show:
-                        self.progress.update(sent[0])
+            for chunk in _pieces(body):
+                yield chunk
+                sent[0] += len(chunk)
+                if show:
+                    self.progress.update(sent[0])
         finally:
             if show:
                 self.progress.finish()
-
-    @staticmethod
-    def _read(connection: http.client.HTTPConnection) -> Response:
-        response = connection.getresponse()
-        return Response(response.status, response.headers, response.read())
 
 
 Body = bytes | Path | list[bytes | Path]
@@ -634,40 +646,22 @@ def _body_size(body: Body | None) -> int:
     return sum(p.stat().st_size if isinstance(p, Path) else len(p) for p in parts)
 
 
-@contextmanager
-def _open_body(body: Body) -> Iterator[BinaryIO]:
-    import io
-
-    if isinstance(body, bytes):
-        yield io.BytesIO(body)
-    elif isinstance(body, Path):
-        with body.open("rb") as stream:
-            yield stream
-    else:
-        yield _PartsReader(body)  # type: ignore[misc]
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: making one reads the CA bundle (~30 ms)."""
+    return ssl.create_default_context()
 
 
-class _PartsReader:
-    """Reads a list of bytes and files as one stream, opening each file when it is reached."""
-
-    def __init__(self, parts: list[bytes | Path]) -> None:
-        self._parts = list(parts)
-        self._current: BinaryIO | None = None
-
-    def read(self, size: int) -> bytes:
-        import io
-
-        while True:
-            if self._current is None:
-                if not self._parts:
-                    return b""
-                part = self._parts.pop(0)
-                self._current = part.open("rb") if isinstance(part, Path) else io.BytesIO(part)
-            chunk = self._current.read(size)
-            if chunk:
-                return chunk
-            self._current.close()
-            self._current = None
+def _pieces(body: Body, size: int = 256 * 1024) -> Iterator[bytes]:
+    """The bytes of ``body`` in pieces of ``size``, files read as they are sent."""
+    for part in body if isinstance(body, list) else [body]:
+        if isinstance(part, bytes):
+            for start in range(0, len(part), size):
+                yield part[start : start + size]
+        else:
+            with part.open("rb") as stream:
+                while chunk := stream.read(size):
+                    yield chunk
 
 
 def _where(url: str) -> str:

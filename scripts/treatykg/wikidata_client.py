@@ -15,25 +15,24 @@ when told to. :class:`SparqlClient` therefore
   proxy the environment names, so that a test server or a local mirror is never sent through a
   proxy.
 
-Only the standard library is used (``urllib``), so the retry logic is visible and testable: a
-test points the client at a tiny ``http.server`` that answers 429 and then 200.
+The bytes travel by httpx, the HTTP client :mod:`treatykg.remote_store` uses too; the polite
+retry rules above are this module's own, visible and testable: a test points the client at a tiny
+``http.server`` that answers 429 and then 200.
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
-import http.client
 import ipaddress
 import json
-import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import httpx
 
 from treatykg import __version__
 from treatykg.errors import TreatyKGError
@@ -110,6 +109,16 @@ def retry_after_seconds(header: str | None, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _why(error: BaseException) -> str:
+    """The operating system's words for a failed connection, found under httpx's error."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__
+
+
 class SparqlClient:
     """A SPARQL 1.1 protocol client for one endpoint (SELECT and ASK, JSON results).
 
@@ -138,6 +147,11 @@ class SparqlClient:
         problem = url_problem(endpoint)
         if problem is not None:  # a control character, a host name that is not ASCII
             raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r} ({problem})")
+        try:
+            httpx.URL(endpoint)  # what the client will send
+        except httpx.InvalidURL as error:
+            reason = " ".join(str(error).split()).rstrip(".")
+            raise EndpointError(f"not an http(s) endpoint URL: {endpoint!r} ({reason})") from None
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
@@ -145,23 +159,14 @@ class SparqlClient:
         self.user_agent = user_agent
         self._sleep = sleep
         # No proxy for this machine's own servers; the environment's proxies otherwise.
-        handlers = [urllib.request.ProxyHandler({})] if is_loopback(host) else []
-        self._opener = urllib.request.build_opener(*handlers)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            trust_env=not is_loopback(host),
+            follow_redirects=True,
+            headers={"User-Agent": user_agent},
+        )
         self.requests_sent = 0
         """How many HTTP requests were made (retries included); tests read it."""
-
-    def _request(self, query: str) -> urllib.request.Request:
-        body = urllib.parse.urlencode({"query": query}).encode("utf-8")
-        return urllib.request.Request(
-            self.endpoint,
-            data=body,
-            method="POST",
-            headers={
-                "Accept": "application/sparql-results+json",
-                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-                "User-Agent": self.user_agent,
-            },
-        )
 
     def _backoff(self, attempt: int, retry_after: str | None, status: int) -> None:
         wait = retry_after_seconds(retry_after)
@@ -178,33 +183,34 @@ class SparqlClient:
         for attempt in range(self.retries + 1):
             self.requests_sent += 1
             try:
-                with self._opener.open(self._request(query), timeout=self.timeout) as reply:
-                    return reply.read()
-            except urllib.error.HTTPError as error:
-                if error.code in RETRY_STATUSES and attempt < self.retries:
-                    self._backoff(attempt, error.headers.get("Retry-After"), error.code)
-                    continue
-                detail = error.read(300).decode("utf-8", "replace").strip().splitlines()
-                first = f": {detail[0][:200]}" if detail else ""
-                raise EndpointError(
-                    f"{self.endpoint} answered HTTP {error.code} {error.reason}{first}"
-                ) from None
-            except TimeoutError:
+                reply = self._http.post(
+                    self.endpoint,
+                    content=urllib.parse.urlencode({"query": query}).encode("utf-8"),
+                    headers={
+                        "Accept": "application/sparql-results+json",
+                        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                    },
+                )
+            except httpx.TimeoutException:
                 raise EndpointError(
                     f"{self.endpoint} did not answer within {self.timeout:g} s"
                 ) from None
-            except urllib.error.URLError as error:
-                reason = getattr(error, "reason", error)
-                if isinstance(reason, TimeoutError | socket.timeout):
-                    raise EndpointError(
-                        f"{self.endpoint} did not answer within {self.timeout:g} s"
-                    ) from None
-                raise EndpointError(f"cannot reach {self.endpoint}: {reason}") from None
-            except (ConnectionError, OSError) as error:
-                raise EndpointError(f"cannot reach {self.endpoint}: {error}") from None
-            except http.client.HTTPException as error:  # e.g. a reply cut off half-way
-                reason = type(error).__name__
-                raise EndpointError(f"{self.endpoint} broke off its answer ({reason})") from None
+            except httpx.RemoteProtocolError as error:
+                if "without sending complete message body" in str(error):
+                    raise EndpointError(f"{self.endpoint} broke off its answer") from None
+                raise EndpointError(f"cannot reach {self.endpoint}: {_why(error)}") from None
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
+                raise EndpointError(f"cannot reach {self.endpoint}: {_why(error)}") from None
+            if reply.status_code < 400:
+                return reply.content
+            if reply.status_code in RETRY_STATUSES and attempt < self.retries:
+                self._backoff(attempt, reply.headers.get("Retry-After"), reply.status_code)
+                continue
+            detail = reply.content[:300].decode("utf-8", "replace").strip().splitlines()
+            first = f": {detail[0][:200]}" if detail else ""
+            raise EndpointError(
+                f"{self.endpoint} answered HTTP {reply.status_code} {reply.reason_phrase}{first}"
+            )
         raise EndpointError(f"{self.endpoint} kept answering 429/503; try again later")
 
     def _results(self, query: str) -> dict:
