@@ -582,3 +582,40 @@ def test_a_syntax_error_in_a_federated_ask_is_located_as_written():
         querying.check_syntax(plain, "q")
     assert (federated.value.line, federated.value.column) == (local.value.line, local.value.column)
     assert federated.value.line == 3
+
+
+# The queries that say where a fact comes from also say what kind of source it is.
+PROVENANCE_QUERIES = [q.name for q in LOCAL if "?sourceKind" in q.text]
+
+
+def test_the_provenance_queries_show_the_kind_of_each_source(store):
+    assert {"where-sources-disagree", "sources-of-a-statement", "how-the-treaty-ended"} <= set(
+        PROVENANCE_QUERIES
+    )
+    kind = TKG + "sourceKind"
+    for name in PROVENANCE_QUERIES:
+        answer = querying.run(catalogue.stored_query(name), store=store)
+        assert answer.rows, name
+        for row in map(lambda r: dict(zip(answer.variables, r, strict=True)), answer.rows):
+            quads = store.quads_for_pattern(row["source"], ox.NamedNode(kind), None)
+            stated = [q.object.value for q in quads]
+            assert len(stated) == 1, f"{name}: {row['source']} has no single kind"
+            assert stated[0].endswith("source-kind-" + row["sourceKind"].value), (name, row)
+
+
+def test_how_the_1950_treaty_ended_shows_the_notice_before_the_lapse(store):
+    """The default answer is the 1950 treaty's: the notice of 3 April 1979, then the lapse of
+    11 April 1980 as preferred, with the 1979 dates deprecated and pointing at the notice."""
+    answer = querying.run(catalogue.stored_query("how-the-treaty-ended"), store=store)
+    rows = [dict(zip(answer.variables, r, strict=True)) for r in answer.rows]
+    assert rows[0]["eventType"].value == "NoticeOfNonRenewal"
+    assert rows[0]["date"].value == "1979-04-03" and rows[0]["rank"].value == ""
+    lapse = {r["date"].value: r["rank"].value for r in rows if r["eventType"].value == "Expiry"}
+    assert lapse["1980-04-11"] in {"Preferred", "Normal"}
+    assert lapse["1979-02"] == lapse["1979-02-16"] == "Deprecated"
+    see_also = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
+    for claim in ("treaty-1950-expiry-date-zhwiki", "treaty-1950-expiry-date-enwiki"):
+        subject = ox.NamedNode("https://w3id.org/treatykg/id/claim/" + claim)
+        quads = store.quads_for_pattern(subject, ox.NamedNode(see_also), None)
+        notice = "https://w3id.org/treatykg/id/event/treaty-1950-notice-of-non-renewal"
+        assert {q.object.value for q in quads} == {notice}
