@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 10, 100, 600, 1000])
     parser.add_argument("--peers", nargs="*", default=["pyshacl", "jena", "pyrudof"])
     parser.add_argument("--pyshacl-max", type=int, default=10, help="largest copies for pyshacl")
+    parser.add_argument("--jena-max", type=int, default=1000, help="largest copies for Jena")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     treatykg = [sys.executable, "-m", "treatykg"]
@@ -158,7 +159,7 @@ def main() -> None:
         encoding="utf-8",
     )
     count = len(loading.shape_files())
-    print(f"shapes: {shapes_dir} ({count} files); machine: {os.cpu_count()} cores")
+    print(f"shapes: {shapes_dir.name}/ ({count} files); machine: {os.cpu_count()} cores")
     wall, cpu, rss, code = _pipeline(treatykg, args.timeout)
     print(
         f"project graph: validate && query run-all: {wall:.2f} s wall, {cpu:.2f} s CPU, "
@@ -179,7 +180,7 @@ def main() -> None:
                         [*treatykg, "validate", "--engine", "pyshacl", str(data)],
                     )
                 )
-            if cp:
+            if cp and copies <= args.jena_max:
                 rows.append(
                     (
                         "Jena 4.5 shacl",

@@ -79,7 +79,7 @@ OTHER_PARAMETERS: dict[str, dict[str, str]] = {
     "does-every-signer-act-for-a-party": {"treaty": "treaty:treaty-1945"},
     "entities-missing-a-label": {"lang": "zh-Hans", "class": "tkg:Place"},
     "entities-without-a-wikidata-item": {"class": "tkg:Organization"},
-    "how-the-treaty-ended": {"treaty": "treaty:treaty-1950", "lang": "zh-Hans"},
+    "how-the-treaty-ended": {"treaty": "treaty:treaty-1945", "lang": "zh-Hans"},
     "images-of-the-treaty": {"lang": "zh-Hans"},
     "labels-of-an-entity": {"entity": "person:zhou-enlai"},
     "offices-held-by-the-signers": {"treaty": "treaty:treaty-1945", "lang": "zh-Hans"},
@@ -93,12 +93,16 @@ OTHER_PARAMETERS: dict[str, dict[str, str]] = {
         "treaty": "treaty:loan-agreement-1950",
         "lang": "zh-Hans",
     },
+    "what-the-notes-settled": {"lang": "zh-Hant"},
+    "what-the-same-day-agreements-provided": {"lang": "zh-Hans"},
     "what-the-supplementary-agreement-forbids": {"lang": "zh-Hans"},
     "what-the-treaty-was-drafted-from": {"lang": "zh-Hans"},
     "when-the-treaty-entered-into-force": {"treaty": "treaty:treaty-1945", "lang": "zh-Hans"},
     "where-and-when-the-treaty-was-signed": {"treaty": "treaty:treaty-1945", "lang": "ru"},
     "where-sources-disagree": {"lang": "zh-Hans"},
+    "who-negotiated-the-treaty": {"lang": "zh-Hans"},
     "who-signed-the-treaty": {"treaty": "treaty:treaty-1945", "lang": "zh-Hans"},
+    "who-was-present-at-the-signing": {"treaty": "treaty:treaty-1945", "lang": "zh-Hans"},
 }
 
 CASES = [(q, "defaults", {}) for q in LOCAL] + [

@@ -60,6 +60,14 @@ def test_the_wheel_carries_every_data_file(wheel):
     }
     assert len(expected) > 100
     assert expected - names == set()
+    # and the site's templates, style sheet, script and map outlines (treatykg docs)
+    site = REPO / "scripts" / "treatykg" / "site"
+    shipped = {
+        f"treatykg/site/{path.relative_to(site).as_posix()}"
+        for folder in ("templates", "static")
+        for path in (site / folder).iterdir()
+    }
+    assert len(shipped) > 20 and shipped - names == set()
 
 
 def test_the_wheel_has_the_console_script(wheel):

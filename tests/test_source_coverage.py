@@ -142,14 +142,49 @@ def test_a_fact_of_the_article_is_in_its_graph(store, fact, pattern):
     assert _ask(store, pattern), fact
 
 
-def test_the_article_s_eight_categories_are_concepts(text, store):
+def test_the_article_s_eight_categories_are_the_article_s_concepts(text, store):
     categories = re.findall(r"\[Category:([^\]]+)\]", text)
     assert len(categories) == 8
     query = f"""{PREFIXES}
         SELECT ?page WHERE {{ GRAPH <{ZHWIKI}> {{
-            treaty:treaty-1950 tkg:inCategory ?concept . ?concept tkg:wikipediaPage ?page
+            source:zhwiki-article tkg:inCategory ?concept . ?concept tkg:wikipediaPage ?page
         }} }}"""
     pages = {s["page"].value for s in store.query(query)}
     assert pages == {
         "https://zh.wikipedia.org/wiki/" + quote(f"Category:{c}", safe=":") for c in categories
     }
+
+
+def test_the_copy_of_the_article_is_pinned_by_its_hash(store):
+    """No revision id is recorded for the copy in docs/sources; its SHA-256 in the graph pins it."""
+    import hashlib
+
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    query = f"""{PREFIXES} PREFIX schema: <https://schema.org/>
+        SELECT ?h WHERE {{ GRAPH ?g {{ source:zhwiki-article schema:sha256 ?h }} }}"""
+    assert [s["h"].value for s in store.query(query)] == [digest]
+
+
+TKG_NS = "https://w3id.org/treatykg/ontology#"
+
+
+def test_every_researched_fact_has_a_status(store):
+    """docs/research/external-facts.tsv says of every row whether it was used (naming the source
+    whose graph holds it), rejected (and why) or left unverified."""
+    path = SOURCE.parents[1] / "research" / "external-facts.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].split("\t") == ["topic", "fact", "value", "source_url", "quote", "status"]
+    query = f"SELECT ?s WHERE {{ GRAPH ?g {{ ?g2 <{TKG_NS}graphSource> ?s }} }}"
+    sources = {s["s"].value for s in store.query(query)}
+    seen = set()
+    for number, line in enumerate(lines[1:], start=2):
+        cells = line.split("\t")
+        assert len(cells) == 6, f"line {number}: {len(cells)} cells"
+        status = cells[5]
+        kind, _, why = status.partition(": ")
+        assert kind in {"used", "rejected", "unverified"} and why, f"line {number}: {status!r}"
+        seen.add(kind)
+        if kind == "used":
+            slug = re.match(r"source:([a-z0-9-]+)", why)
+            assert slug and "https://w3id.org/treatykg/id/source/" + slug[1] in sources, line
+    assert seen == {"used", "rejected", "unverified"}

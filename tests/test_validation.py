@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,30 @@ def test_the_command_takes_an_engine_and_reports_progress_on_request(tmp_path, c
     assert main(["validate", str(bad), "--engine", engine, "--format", "json", "--progress"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert [r["source_constraint_component"] for r in data["results"]] == [WELL_TYPED]
+
+
+def test_progress_lines_appear_once_the_work_takes_over_a_second(tmp_path, shapes, monkeypatch):
+    import treatykg.validation as validation
+
+    ticks = iter(range(0, 10_000, 2))  # every look at the clock: two seconds later
+    monkeypatch.setattr(validation.time, "monotonic", lambda: float(next(ticks)))
+    lines = []
+    monkeypatch.setattr(validation, "print", lambda *a, **k: lines.append(a[0]), raising=False)
+    validate([_data(tmp_path, BAD)], [shapes], with_ontology=False, progress=True)
+    assert any(
+        re.fullmatch(r"treatykg: validate: \d+ triples read \(data\.ttl\) \(\d+ s\)", x)
+        for x in lines
+    ), lines
+    assert any(
+        re.fullmatch(r"treatykg: validate: \d+/\d+ shapes checked \(\d+ s\)", x) for x in lines
+    ), lines
+    assert lines[-1].startswith("treatykg: validate: done in ")
+
+
+def test_no_progress_line_unless_asked(tmp_path, shapes, monkeypatch, capfd):
+    import treatykg.validation as validation
+
+    ticks = iter(range(0, 10_000, 2))
+    monkeypatch.setattr(validation.time, "monotonic", lambda: float(next(ticks)))
+    validate([_data(tmp_path, BAD)], [shapes], with_ontology=False)
+    assert capfd.readouterr().err == ""

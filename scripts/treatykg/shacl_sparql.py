@@ -37,8 +37,12 @@ as written, and results name it as written.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -319,7 +323,7 @@ class Compiler:
 
     def __init__(self, shapes: Graph) -> None:
         self.g = shapes
-        self._counter = 0
+        self._ids = itertools.count(1)
         self._prefixes: dict[str, str] = {}
         self._nested_cache: dict[Node, tuple[Callable[[str], str], Callable | None, bool]] = {}
         self._in_progress: set[Node] = set()
@@ -374,8 +378,7 @@ class Compiler:
         ) in g
 
     def _var(self, stem: str = "x") -> str:
-        self._counter += 1
-        return f"?_{stem}{self._counter}"
+        return f"?_{stem}{next(self._ids)}"  # next() on a count is atomic: threads may ask
 
     # -- prefixes and SPARQL text ----------------------------------------------------------
 
@@ -479,6 +482,7 @@ class Compiler:
             ):
                 for bound in g.objects(shape, parameter):
                     compiled.counts.append((component, kind, int(bound), qualified))
+            self._nested(qualified)  # compiled now: the run may use several threads
         unique = g.value(shape, SH.uniqueLang)
         if unique is not None and unique.toPython() is True:
             if path is None:
@@ -741,22 +745,48 @@ class Compiler:
         store: ox.Store,
         notes: LiteralNotes,
         progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
     ) -> list[RawResult]:
-        """Validate the store's default graph; return the results (unsorted)."""
-        runner = _Runner(self, store, notes)
-        total = sum(1 + len(shape.properties) for shape, _t in self.targeted)
-        done = 0
+        """Validate the store's default graph; return the results (unsorted).
+
+        The shapes are checked by ``workers`` threads (default: one per core): Oxigraph
+        evaluates a query without holding Python's lock, so two cores answer two queries.
+        """
+        jobs = []
         for shape, target in self.targeted:
-            if not shape.deactivated:
-                runner.shape(shape, target, shape)
-            done += 1
-            for prop in shape.properties:
-                if not prop.deactivated and not shape.deactivated:
-                    runner.shape(prop, target, shape)
+            if shape.deactivated:
+                continue
+            jobs.append((shape, target))
+            jobs.extend((prop, target) for prop in shape.properties if not prop.deactivated)
+        total = len(jobs)
+        workers = workers or min(4, os.cpu_count() or 1)
+        done = 0
+        results: list[RawResult] = []
+        lock = threading.Lock()
+
+        def check(job: tuple[CompiledShape, str]) -> list[RawResult]:
+            runner = _Runner(self, store, notes)
+            runner.shape(*job)
+            return runner.results
+
+        def finished(found: list[RawResult]) -> None:
+            nonlocal done
+            with lock:
+                results.extend(found)
                 done += 1
-            if progress is not None:
-                progress(done, total)
-        return runner.results
+                if progress is not None:
+                    progress(done, total)
+
+        if workers <= 1:
+            for job in jobs:
+                finished(check(job))
+        else:
+            with ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="treatykg-shacl"
+            ) as pool:
+                for found in pool.map(check, jobs):
+                    finished(found)
+        return results
 
 
 def _prologue_text(prefixes: dict[str, str]) -> str:
@@ -807,9 +837,32 @@ _NOT_PLAIN = re.compile(
 _VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
 
 
+def _plain_pattern(masked: str) -> bool:
+    """Whether a (masked) group is triple patterns, UNIONs of them and FILTERs on variables
+    that its triple patterns bind (so that a FILTER sees the same values either way)."""
+    rest = masked
+    filters = []
+    for match in list(re.finditer(r"\bFILTER\s*\(", masked, re.I))[::-1]:
+        depth, end = 0, None
+        for i in range(match.end() - 1, len(masked)):
+            depth += {"(": 1, ")": -1}.get(masked[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        if end is None:
+            return False
+        filters.append(masked[match.end() : end - 1])
+        rest = rest[: match.start()] + " " * (end - match.start()) + rest[end:]
+    if _NOT_PLAIN.search(rest) or any(_NOT_PLAIN.search(f) for f in filters):
+        return False
+    bound = set(_VARIABLE.findall(rest))
+    return all(set(_VARIABLE.findall(f)) <= bound for f in filters)
+
+
 def rewrite_exists(query: str) -> str:
     """Rewrite ``FILTER NOT EXISTS {P}`` as ``MINUS {P}`` and ``FILTER EXISTS {P}`` as a join
-    with ``{SELECT DISTINCT <shared variables> WHERE {P}}``, where that gives the same answers.
+    with ``{SELECT DISTINCT <shared variables> WHERE {P}}``, where that gives the same answers
+    (see :func:`_plain_pattern`).
 
     Oxigraph evaluates (NOT) EXISTS once per row, each time over all of P's matches: a
     constraint like "every Wikidata link has a record" becomes quadratic (9 s at 160k triples),
@@ -841,7 +894,7 @@ def rewrite_exists(query: str) -> str:
         open_ = match.end() - 1
         inner = masked[open_ + 1 : close]
         outside = top
-        if _NOT_PLAIN.search(inner) or re.search(r"\b(OPTIONAL|UNION)\b", outside, re.I):
+        if not _plain_pattern(inner) or re.search(r"\b(OPTIONAL|UNION)\b", outside, re.I):
             continue
         if "*" in inner or re.search(r"[)>\w]\?(?![A-Za-z_])", inner):
             continue  # a path of length zero from an unbound end matches every node
@@ -943,7 +996,7 @@ class _Runner:
             )
         )
 
-    def shape(self, shape: CompiledShape, target: str, owner: CompiledShape) -> None:
+    def shape(self, shape: CompiledShape, target: str) -> None:
         path = shape.path_sparql
         predicate = ox.NamedNode(str(shape.path)) if isinstance(shape.path, URIRef) else None
         if shape.value_checks:

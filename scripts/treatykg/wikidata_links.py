@@ -348,13 +348,16 @@ class LocalGraph:
     def linkable(self, entity: Entity) -> bool:
         """Whether an entity is expected to have a Wikidata item.
 
-        Its kind is one of LINKABLE_KINDS and it is not a step of a treaty's own lifecycle (a
-        signing or an entry into force has no item of its own on Wikidata).
+        Its kind is one of LINKABLE_KINDS, it is not a step of a treaty's own lifecycle (a
+        signing or an entry into force has no item of its own on Wikidata), and it is not a
+        capacity (the role someone acted in on one occasion, which keeps an office/ IRI).
         """
         if not entity.linkable:
             return False
-        lifecycle = str(TKG.TreatyEvent)
-        return not any(lifecycle in self.superclasses(cls) for cls in entity.types)
+        unlinkable = (str(TKG.TreatyEvent), str(TKG.Capacity))
+        return not any(
+            kind in self.superclasses(cls) for cls in entity.types for kind in unlinkable
+        )
 
     def unlinked(self) -> list[Entity]:
         """Return the linkable entities (see :meth:`linkable`) that have no Wikidata item."""

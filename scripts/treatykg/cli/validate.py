@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 _FORMATS = {"text": "to_text", "turtle": "to_turtle", "json": "to_json"}
 
@@ -48,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     """Validate, print the report on stdout, return 0 if it conforms and 1 if not."""
     from treatykg.validation import validate  # imported here: other commands need no rdflib
 
-    report = validate(args.files or None, owl_rl=args.owl_rl, engine=args.engine, progress=True)
+    report = validate(
+        args.files or None,
+        owl_rl=args.owl_rl,
+        engine=args.engine,
+        progress=sys.stderr.isatty() if args.progress is None else args.progress,
+    )
     print(getattr(report, _FORMATS[args.format])(), end="")
     return 0 if report.conforms else 1
