@@ -60,6 +60,16 @@ def test_a_library_warning_does_not_reach_the_terminal(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_file_name_with_a_line_break_stays_on_one_line(tmp_path, capsys):
+    # The parse error quoted the name as it was, over two lines (found by the property tests).
+    bad = tmp_path / "two\nlines.ttl"
+    bad.write_text(BAD_TURTLE, encoding="utf-8")
+    assert main(["validate", str(bad)]) == 2
+    assert capsys.readouterr().err == f"treatykg: error: {tmp_path}/two\\nlines.ttl:3:11: " + (
+        "Invalid IRI code point ' '\n"
+    )
+
+
 def test_missing_file_exits_2_naming_it(tmp_path, capsys):
     missing = tmp_path / "no-such-file.ttl"
     assert main(["validate", str(missing)]) == 2

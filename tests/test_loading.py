@@ -74,6 +74,21 @@ def test_parse_error_has_path_line_and_column(tmp_path):
     assert error.value.exit_code == 2
 
 
+def test_an_error_that_spans_lines_is_located_once(tmp_path):
+    # pyoxigraph says "between line 1 column 47 and line 2 column 1" for an unclosed string; the
+    # message repeated that after path:1:47 (seen in the property-based tests).
+    path = _write(tmp_path, "open.ttl", '<http://example.org/a> <http://example.org/b> "c .\n')
+    with pytest.raises(ParseError) as error:
+        loading.parse_file(path)
+    assert str(error.value) == f"{path}:1:47: Unexpected end of file"
+
+
+def test_a_file_name_that_is_not_utf8_keeps_its_bytes_in_the_graph_name(tmp_path):
+    # "\xff.ttl" comes in as "\udcff.ttl"; its graph name was a traceback (found by the
+    # property-based tests).
+    assert loading.graph_name_for(tmp_path / "caf\udce9.ttl") == GRAPH + "user/caf%E9"
+
+
 def test_an_iri_with_a_space_is_refused(tmp_path):
     path = _write(tmp_path, "space.ttl", "<https://e/a> <https://e/b> <https://e/c d> .\n")
     with pytest.raises(ParseError, match="Invalid IRI") as error:

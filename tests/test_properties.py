@@ -221,6 +221,11 @@ nasty_text = st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=4)), ma
 )
 any_text = st.one_of(st.text(max_size=12), nasty_text)
 
+# Lone surrogates: what Python makes of command-line bytes that are not UTF-8 ("\xff" -> "\udcff").
+surrogates = st.lists(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1).map(
+    "".join
+)
+
 
 def _iri(text: str) -> ox.NamedNode | None:
     try:
@@ -388,15 +393,28 @@ def test_validate_any_file(workdir, generated):
         assert "holds no triples" in outcome.err, outcome
 
 
+file_stems = st.one_of(
+    st.just("source"),
+    st.text(st.characters(blacklist_characters="/\x00"), min_size=1, max_size=8).filter(
+        lambda stem: stem not in (".", "..")
+    ),
+    surrogates,  # a file name that is not UTF-8
+)
+
+
 @examples(8, 1500)
-@given(rdf_files(), st.sampled_from([".trig", ".nq", ".ttl", ".nt"]))
-def test_export_any_file_writes_all_of_it_or_nothing(workdir, generated, out_suffix):
+@given(rdf_files(), st.sampled_from([".trig", ".nq", ".ttl", ".nt"]), file_stems)
+def test_export_any_file_writes_all_of_it_or_nothing(workdir, generated, out_suffix, stem):
     suffix, data, _changed = generated
     folder = workdir / "export"
     folder.mkdir(exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
-    source = _write(workdir, "source" + suffix, data)
+    sources = workdir / "sources"
+    sources.mkdir(exist_ok=True)
+    for old in sources.iterdir():
+        old.unlink()
+    source = _write(sources, stem + suffix, data)
     target = folder / ("out" + out_suffix)
     target.write_bytes(b"# the previous export\n")
     outcome = clean(cli("export", str(source), "-o", str(target)), codes=(0, 2))
@@ -465,10 +483,6 @@ ECHO = """\
 SELECT ?v ?n WHERE {{ BIND(1 AS ?n) }}
 """
 
-# Lone surrogates: what Python makes of command-line bytes that are not UTF-8 ("\xff" -> "\udcff").
-surrogates = st.lists(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1).map(
-    "".join
-)
 parameter_values = st.one_of(
     any_text,
     st.builds("".join, st.lists(st.sampled_from([*NASTY, "treaty:", "<", "http://x/", "@en"]))),
@@ -849,9 +863,7 @@ def test_serve_options(workdir, monkeypatch, port, location, timeout):
         args.append(f"--location={folder / location}")
     if timeout is not None:
         args.append(f"--timeout={timeout}")
-    try:
+    with contextlib.suppress(_Started):  # raised once every option was accepted
         clean(cli(*args), codes=(2,))
-    except _Started:
-        pass  # every option was accepted: the server would start now
     assert sorted(p.name for p in (folder / "a-folder").iterdir()) == ["notes.txt"]
     assert (folder / "a-file").read_text(encoding="utf-8") == "not a store\n"

@@ -12,6 +12,18 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def printable(text: str) -> str:
+    """Return ``text`` with every character that is not printable written as its escape, so that
+    a message stays one line whatever file name or value it quotes.
+
+    >>> printable("data\\r.ttl:1:2: caf\\udce9 \\u2028 日本")
+    'data\\\\r.ttl:1:2: caf\\\\udce9 \\\\u2028 日本'
+    """
+    return "".join(
+        ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] if ch != "'" else ch for ch in text
+    )
+
+
 class TreatyKGError(Exception):
     """An expected failure: reported as one line, never as a traceback.
 

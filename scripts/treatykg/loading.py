@@ -57,8 +57,9 @@ RDF_FORMATS: dict[str, ox.RdfFormat] = {
 # pyoxigraph 0.5 messages: "Parser error at line 3 between columns 1 and 5: <what> (x.ttl, line 3)"
 # or "... at line 3 column 36: <what> (line 3)".
 _PARSER_MESSAGE = re.compile(
-    r"^Parser error at line (?P<line>\d+) "
-    r"(?:between columns (?P<col>\d+) and \d+|column (?P<col2>\d+)): "
+    r"^Parser error (?:at line (?P<line>\d+) "
+    r"(?:between columns (?P<col>\d+) and \d+|column (?P<col2>\d+))"
+    r"|between line (?P<line2>\d+) column (?P<col3>\d+) and line \d+ column \d+): "
     r"(?P<what>.*?)(?: \([^()]*\bline \d+\))?$",
     re.DOTALL,
 )
@@ -85,7 +86,8 @@ def graph_name_for(path: Path | str) -> str:
         return GRAPH + "ontology"
     if file.is_relative_to(shapes_dir().resolve()):
         return GRAPH + "shapes"
-    return GRAPH + "user/" + quote(file.stem, safe="")
+    # A name that is not UTF-8 (its bytes came in as surrogates) keeps its bytes, percent-encoded.
+    return GRAPH + "user/" + quote(file.stem, safe="", errors="surrogateescape")
 
 
 def _turtle_files(folder: Path, *, recursive: bool) -> list[Path]:
@@ -121,8 +123,8 @@ def shape_files() -> list[Path]:
 def _parse_error(path: Path, error: SyntaxError) -> ParseError:
     text = str(error.msg if error.msg else error)
     match = _PARSER_MESSAGE.match(text)
-    line = error.lineno or (int(match["line"]) if match else 0)
-    column = error.offset or (int(match["col"] or match["col2"]) if match else 0)
+    line = error.lineno or (int(match["line"] or match["line2"]) if match else 0)
+    column = error.offset or (int(match["col"] or match["col2"] or match["col3"]) if match else 0)
     what = match["what"] if match else text
     return ParseError(path, line, column, what)
 

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from treatykg import __version__, tempfiles
-from treatykg.errors import TreatyKGError
+from treatykg.errors import TreatyKGError, printable
 
 COMMAND_MODULES = ["validate", "query", "store", "link", "export", "docs"]
 
@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except TreatyKGError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        # One line, whatever the message quotes (a file name may hold a line break).
+        print(f"{parser.prog}: error: {printable(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         return 130
