@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 7878
 
 .DEFAULT_GOAL := help
-.PHONY: help setup validate queries test fuzz lint serve docs dist
+.PHONY: help setup validate queries test test-engines fuzz lint serve docs dist
 
 help: ## list the tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +23,9 @@ queries: ## run every stored query
 
 test: ## run the tests (the README's test command)
 	$(BIN)/python -m pytest -q
+
+test-engines: ## compare fast validation with pyshacl on every shape fixture and all shapes (slow)
+	TREATYKG_ENGINES=all $(BIN)/python -m pytest -q tests/test_engines.py
 
 fuzz: ## the property-based tests with many cases (over 10,000; about 15 minutes)
 	TREATYKG_FUZZ=1 $(BIN)/python -m pytest -q tests/test_properties.py \

@@ -5,9 +5,9 @@ DESCRIBE) or ``.ask`` (ASK), written from what the sources say. In a CSV, a cell
 the term as a table shows it (``person:zhou-enlai``, a literal's value); with its datatype when
 written ``value^^prefix:name`` (``1950-02-14^^xsd:date``: the precision is part of the answer); or,
 when the cell starts with ``"`` or ``<``, with the term in Turtle (a language-tagged text is
-written ``"text"@zh-Hans`` with its quotes doubled, as CSV quotes a field). A cell of values joined
-by `` / `` (GROUP_CONCAT, whose order SPARQL leaves open) compares as a set. A cell ``*`` matches
-any value: it is kept for editorial prose (the reasons of claims) and for the statistics' counts,
+written ``"text"@zh-Hans`` with its quotes doubled, as CSV quotes a field). A cell is one term: no
+query joins values into one (SPARQL leaves GROUP_CONCAT's order open). A cell ``*`` matches any
+value: it is kept for editorial prose (the reasons of claims) and for the statistics' counts,
 which the tests below check against counts made without SPARQL. Rows compare in order when the
 query has ORDER BY, else as a multiset.
 
@@ -94,7 +94,7 @@ def cell(expected: str, term) -> str:
         shown = f"{term.value}^^{querying.short_name(term.datatype)}"
     else:
         shown = querying.short_name(term)
-    return " / ".join(sorted(shown.split(" / ")))
+    return shown
 
 
 def matches(expected: str, actual: str) -> bool:
@@ -105,7 +105,7 @@ def normal(expected: str) -> str:
     if expected.startswith('"') and "@" in expected:  # language tags compare case-insensitively
         head, _, tag = expected.rpartition("@")
         expected = f"{head}@{tag.lower()}"
-    return " / ".join(sorted(expected.split(" / ")))
+    return expected
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -511,10 +511,6 @@ def comparable(term):
         return ox.Literal(term.value, datatype=ox.NamedNode(XSD + "integer"))
     if isinstance(term, ox.Literal) and term.datatype.value == XSD + "decimal":
         return ox.Literal(format(Decimal(term.value).normalize(), "f"), datatype=term.datatype)
-    if term == ox.Literal(""):  # an empty GROUP_CONCAT: "" in rdflib, unbound in Oxigraph
-        return None
-    if isinstance(term, ox.Literal) and " / " in term.value:  # GROUP_CONCAT: order left open
-        return ox.Literal(" / ".join(sorted(term.value.split(" / "))))
     return term
 
 
@@ -534,10 +530,9 @@ def same_answers(a: querying.Answer, b: querying.Answer, *, ordered: bool = Fals
 
 
 # rdflib 7.6 is the other embedded engine (`--engine rdflib`). The stored queries are written so
-# that both engines agree: GROUP_CONCAT over STR(...) (rdflib raises on unbound values, and the two
-# differ on the language of the result) and ORDER BY over COALESCE(...) where a value may be
-# unbound (rdflib cannot sort unbound next to bound values). A query with ORDER BY sorts its rows
-# fully, so that both give them in the same order.
+# that both engines agree: ORDER BY over COALESCE(STR(...), "") where a value may be unbound (rdflib
+# cannot sort unbound next to bound values), and no GROUP_CONCAT (see queries/README.md). A query
+# with ORDER BY sorts its rows fully, so that both give them in the same order.
 
 
 @pytest.fixture(scope="session")

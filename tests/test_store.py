@@ -397,6 +397,55 @@ def test_serve_is_read_only_stops_runaway_queries_and_stops_on_ctrl_c(local_coun
             process.wait()
 
 
+def test_serve_killed_outright_leaves_no_server_running_and_the_next_command_tidies(tmp_path):
+    """`kill -9` of `treatykg serve`: its Oxigraph server goes with it, and the next command
+    removes the temporary store it left."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["TMPDIR"] = str(scratch)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>t</title>", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "treatykg", "serve", "--port", "0", "--site", str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        out = ""
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C" not in out:
+            line = process.stdout.readline()
+            assert line and time.monotonic() < deadline, out + process.stderr.read()
+            out += line
+        pid = int(re.search(r"pid (\d+)", out).group(1))
+        assert any(p.name.startswith(f"treatykg-serve-{process.pid}-") for p in scratch.iterdir())
+        process.kill()
+        process.wait(timeout=10)
+        gone = _gone(pid)
+        if not gone:  # stop the orphan this test made (by its pid), then fail
+            os.kill(pid, signal.SIGKILL)
+        assert gone, "the server outlived treatykg"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    result = subprocess.run(
+        [sys.executable, "-m", "treatykg", "query", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "temporary file(s) left by a treatykg process that was killed" in result.stderr
+    assert list(scratch.iterdir()) == []
+
+
 def test_serve_refuses_a_port_in_use(oxigraph_server, capsys):
     port = str(oxigraph_server.port)
     assert main(["serve", "--port", port]) == 2

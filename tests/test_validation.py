@@ -258,3 +258,21 @@ def test_no_progress_line_unless_asked(tmp_path, shapes, monkeypatch, capfd):
     monkeypatch.setattr(validation.time, "monotonic", lambda: float(next(ticks)))
     validate([_data(tmp_path, BAD)], [shapes], with_ontology=False)
     assert capfd.readouterr().err == ""
+
+
+def test_the_command_says_when_it_falls_back_to_pyshacl(tmp_path, capsys, monkeypatch):
+    from treatykg import loading
+
+    shapes = tmp_path / "equals.ttl"
+    shapes.write_text(
+        SHAPES.replace("sh:maxCount 1 ;\n", "sh:maxCount 1 ; sh:equals ex:date ;\n", 1),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(loading, "shape_files", lambda: [shapes])  # shapes/ using sh:equals
+    assert main(["validate", str(_data(tmp_path, BAD))]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "treatykg: note: the shapes use sh:equals, which the oxigraph engine does not compile; "
+        "checked with pyshacl\n"
+    )
+    assert captured.out.endswith("violations, 1 warnings\n")

@@ -89,6 +89,18 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def _die_with_parent() -> None:
+    """In the child, before it runs the server: ask Linux to kill it (SIGKILL) when the process
+    that started it ends, even by SIGKILL, so that no server outlives a killed treatykg. (Linux
+    ties this to the starting thread: servers are started by threads that live as long as they.)
+    Elsewhere, nothing."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def check_port_free(host: str, port: int) -> None:
     """Raise :class:`ServerError` if something already listens on ``host:port``."""
     if not port_is_free(host, port):
@@ -207,6 +219,8 @@ class OxigraphServer:
                 stderr=subprocess.STDOUT,
                 # Its own session: Ctrl-C reaches treatykg, which then stops the server in order.
                 start_new_session=True,
+                # And if treatykg is killed outright, the server goes too (Linux).
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:

@@ -55,5 +55,7 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
     )
+    if report.note:
+        print(f"treatykg: note: {report.note}; checked with pyshacl", file=sys.stderr)
     print(getattr(report, _FORMATS[args.format])(), end="")
     return 0 if report.conforms else 1
