@@ -9,6 +9,8 @@ any proxy the environment names.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -36,3 +38,40 @@ def fresh_server(oxigraph_server: OxigraphServer) -> OxigraphServer:
 def local_counts() -> dict[str, int]:
     """The number of triples of each named graph of the project, counted locally."""
     return count_triples()
+
+
+# --- no internet: modules that talk to servers ask for this fixture ------------------------------
+
+
+def _local(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # a Unix socket path, or a file descriptor
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def no_internet() -> Iterator[None]:
+    """Refuse every connection and name lookup of this process that is not to this machine."""
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if not _local(host):
+            raise OSError(f"the tests do not reach the internet (connection to {host})")
+        return real_connect(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _local(host):
+            raise socket.gaierror(f"the tests do not reach the internet (lookup of {host})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import ipaddress
 import json
 import os
 import signal
@@ -151,38 +150,9 @@ def clean(outcome: Outcome, codes: tuple[int, ...] = (0, 1, 2)) -> Outcome:
 # --- no internet ------------------------------------------------------------------------------
 
 
-def _local(host: object) -> bool:
-    if not isinstance(host, str):
-        return True
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
-
 @pytest.fixture(scope="module", autouse=True)
-def no_internet() -> Iterator[None]:
-    """Refuse every connection and name lookup of this process that is not to this machine."""
-    real_connect = socket.socket.connect
-    real_getaddrinfo = socket.getaddrinfo
-
-    def connect(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if not _local(host):
-            raise OSError(f"the tests do not reach the internet (connection to {host})")
-        return real_connect(self, address)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host is not None and not _local(host):
-            raise socket.gaierror(f"the tests do not reach the internet (lookup of {host})")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", connect)
-        patch.setattr(socket, "getaddrinfo", getaddrinfo)
-        yield
+def _offline(no_internet: None) -> None:
+    """Every test of this module runs with connections off this machine refused (conftest)."""
 
 
 @pytest.fixture(scope="module")
