@@ -25,7 +25,7 @@ import threading
 import time
 from typing import IO
 
-from treatykg.server import OxigraphServer, ServerError
+from treatykg.server import EndpointUrls, OxigraphServer, ServerError
 from treatykg.site.serving import SiteFiles, is_sparql_path
 
 CHUNK = 64 * 1024
@@ -63,7 +63,7 @@ class _Flight:
         return self.path.split("?", 1)[0].rstrip("/").endswith("/query")
 
 
-class QueryGuard:
+class QueryGuard(EndpointUrls):
     """Serve a started :class:`OxigraphServer` on a private port (given to :meth:`start`) on
     ``host:port``, restarting it when a query outlives ``timeout`` + :func:`grace_for`.
 
@@ -119,24 +119,6 @@ class QueryGuard:
         self.host = host
         self.port = self.httpd.server_address[1]
         self._threads: list[threading.Thread] = []
-
-    # -- URLs, as OxigraphServer has them --
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def query_url(self) -> str:
-        return self.base_url + "/query"
-
-    @property
-    def update_url(self) -> str:
-        return self.base_url + "/update"
-
-    @property
-    def store_url(self) -> str:
-        return self.base_url + "/store"
 
     # -- life cycle --
 

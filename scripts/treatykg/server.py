@@ -110,7 +110,30 @@ def check_port_free(host: str, port: int) -> None:
         )
 
 
-class OxigraphServer:
+class EndpointUrls:
+    """The URLs of a server at ``host:port``: ``/query``, ``/update`` and ``/store``."""
+
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def query_url(self) -> str:
+        return self.base_url + "/query"
+
+    @property
+    def update_url(self) -> str:
+        return self.base_url + "/update"
+
+    @property
+    def store_url(self) -> str:
+        return self.base_url + "/store"
+
+
+class OxigraphServer(EndpointUrls):
     """An ``oxigraph serve`` process on ``host:port``: in memory, or on disk at ``location``.
 
     ``port=0`` picks a free port. :meth:`start` returns once the server answers a query;
@@ -143,23 +166,7 @@ class OxigraphServer:
         self.process: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
 
-    # -- URLs --
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def query_url(self) -> str:
-        return self.base_url + "/query"
-
-    @property
-    def update_url(self) -> str:
-        return self.base_url + "/update"
-
-    @property
-    def store_url(self) -> str:
-        return self.base_url + "/store"
+    # -- URLs (base, query, update, store: from EndpointUrls) --
 
     @property
     def endpoint(self) -> Endpoint:
