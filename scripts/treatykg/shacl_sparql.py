@@ -1272,7 +1272,7 @@ def _rdflib(term) -> Node:
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
     if isinstance(term, ox.Literal):
-        from treatykg.loading import to_rdflib_term
+        from treatykg.rdflib_graphs import to_rdflib_term
 
         return to_rdflib_term(term)
     raise Unsupported(f"a term of kind {type(term).__name__}")
