@@ -43,7 +43,8 @@ from rdflib.compare import isomorphic
 from treatykg import catalogue, querying
 from treatykg.cli import main
 from treatykg.errors import InputError
-from treatykg.loading import load_rdflib_dataset, load_store, ontology_files, to_rdflib_term
+from treatykg.loading import load_store, ontology_files
+from treatykg.rdflib_graphs import load_rdflib_dataset, to_rdflib_term
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "expected"

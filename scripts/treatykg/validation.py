@@ -35,7 +35,7 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from treatykg import loading
+from treatykg import loading, rdflib_graphs
 from treatykg.errors import InputError, TreatyKGError
 from treatykg.namespaces import PREFIXES, TKG, prefixed_name
 from treatykg.reasoning import owl_rl_inconsistencies
@@ -297,7 +297,9 @@ def validate(
             report = _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
             report.note = note
             return report
-        inconsistencies = owl_rl_inconsistencies(loading.merged_graph(files)) if owl_rl else []
+        inconsistencies = (
+            owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
+        )
         ill = [
             (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
             for s, p, o in shacl_sparql.ill_typed_results(notes)
@@ -323,7 +325,7 @@ def _compiled_shapes(keys: tuple[tuple[str, int, int], ...]) -> tuple[Graph, obj
     process for the same files unchanged: a test session validates many small files."""
     from treatykg import shacl_sparql
 
-    shapes = loading.merged_graph([key[0] for key in keys])
+    shapes = rdflib_graphs.merged_graph([key[0] for key in keys])
     try:
         return shapes, shacl_sparql.Compiler(shapes)
     except shacl_sparql.Unsupported as error:
@@ -372,8 +374,8 @@ class _Progress:
 def _validate_with_pyshacl(
     files: list[Path], shapes_list: list, owl_rl: bool, reporter: _Progress
 ) -> Report:
-    data = loading.merged_graph(files)
-    shapes = loading.merged_graph(shapes_list)
+    data = rdflib_graphs.merged_graph(files)
+    shapes = rdflib_graphs.merged_graph(shapes_list)
     # Before SHACL, which (inplace) may add to `data`.
     inconsistencies = owl_rl_inconsistencies(data) if owl_rl else []
     ill = [(s, p, o) for s, p, o in data if isinstance(o, Literal) and o.ill_typed]
@@ -382,7 +384,7 @@ def _validate_with_pyshacl(
 
     reporter._say("checking the shapes with pyshacl")
     try:
-        with loading.quiet_literal_warnings():
+        with rdflib_graphs.quiet_literal_warnings():
             conforms, report_graph, _text = pyshacl.validate(
                 data,
                 shacl_graph=shapes,
