@@ -168,3 +168,36 @@ def test_not_exists_is_kept_only_for_one_bound_triple_pattern(query, kept):
     rewritten = rewrite_exists(query)
     assert ("NOT EXISTS" in rewritten) == kept
     assert ("MINUS" in rewritten) == (not kept)
+
+
+def test_the_focus_graphs_are_filled_once_the_store_is_loaded(tmp_path: Path):
+    from treatykg import loading
+
+    data = tmp_path / "data.ttl"
+    data.write_text(DATA, encoding="utf-8")
+    compiler = _compiler(SHAPES)
+    seen: list[int] = []
+    plans = []
+
+    def when_loaded(store, parsed):
+        seen.append(len(store))  # every triple is in, whether or not the streaming pass is over
+        plans.append(compiler.plan(store))
+        plans[0].fill(None)
+
+    store, notes, counts = loading.load_validation_store([data], when_loaded=when_loaded)
+    assert seen == [counts[data]] == [len(_store())]
+    assert len(list(store.named_graphs())) == 1  # ThingShape's focus graph, filled
+    assert _found(plans[0].check(notes, workers=1)) == sorted(EXPECTED)
+    assert list(store.named_graphs()) == []
+
+
+def test_an_error_while_filling_is_raised_by_check():
+    # A target whose query the store cannot read: the error reaches the caller of check().
+    shapes = SHAPES.replace(
+        "sh:targetClass ex:Thing ;",
+        'sh:target [ a sh:SPARQLTarget ; sh:select "SELECT ?this WHERE { ?this ?p }" ] ;',
+    )
+    plan = _compiler(shapes).plan(_store())
+    plan.fill()
+    with pytest.raises(shacl_sparql.Unsupported, match="cannot read"):
+        plan.check(LiteralNotes(), workers=1)

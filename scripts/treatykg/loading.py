@@ -167,6 +167,7 @@ def parse_file(path: Path | str) -> list[ox.Quad]:
 def load_validation_store(
     files: Iterable[Path | str],
     progress: Callable[[int, Path], None] | None = None,
+    when_loaded: Callable[[ox.Store, threading.Event], None] | None = None,
 ) -> tuple[ox.Store, object, dict[Path, int]]:
     """Return a store holding the union of ``files`` in its default graph (what SHACL
     validates), the notes on its typed literals, and the number of triples of each file.
@@ -177,7 +178,9 @@ def load_validation_store(
     and column, as :func:`parse_file` does). Memory beyond the store's own stays small. The
     notes (:class:`treatykg.shacl_sparql.LiteralNotes`) keep every literal the store does not
     keep as written, and every ill-typed one. ``progress(triples so far, file)`` is called every
-    100,000 triples.
+    100,000 triples. ``when_loaded(store, parsed)``, if given, is called on the loader's thread
+    once the store holds every file, while the streaming pass may still run: ``parsed`` is set
+    when that pass is over, and this function returns only after ``when_loaded`` does.
     """
     from treatykg.shacl_sparql import LiteralChecker
 
@@ -185,6 +188,8 @@ def load_validation_store(
     formats = [_format_of(path) for path in paths]
     store = ox.Store()
     failures: list[BaseException] = []
+
+    parsed = threading.Event()
 
     def load_all() -> None:
         for path, rdf_format in zip(paths, formats, strict=True):
@@ -196,6 +201,8 @@ def load_validation_store(
             except BaseException as error:  # reported by the streaming pass, or below
                 failures.append(error)
                 return
+        if when_loaded is not None:
+            when_loaded(store, parsed)
 
     loader = threading.Thread(target=load_all, name="treatykg-load", daemon=True)
     loader.start()
@@ -212,7 +219,9 @@ def load_validation_store(
                     rename_blank_nodes=True,
                     without_named_graphs=True,
                 ):
-                    checker.add(quad)
+                    obj = quad.object
+                    if type(obj) is ox.Literal and obj.language is None:
+                        checker.add(quad, obj)
                     count += 1
                     if progress is not None and count % 100_000 == 0:
                         progress(total + count, path)
@@ -226,6 +235,7 @@ def load_validation_store(
                 progress(total, path)
         checker.flush()
     finally:
+        parsed.set()
         loader.join()
     if failures:
         error = failures[0]

@@ -209,9 +209,11 @@ class LiteralChecker:
         self._verdicts: dict[ox.Literal, tuple[bool, ox.Literal | None]] = {}
         self._pending: list[ox.Quad] = []
 
-    def add(self, quad: ox.Quad) -> None:
-        """Look at one quad (call :meth:`flush` at the end)."""
-        obj = quad.object
+    def add(self, quad: ox.Quad, obj: ox.Literal | None = None) -> None:
+        """Look at one quad (call :meth:`flush` at the end); ``obj`` is its object, if the
+        caller has it already."""
+        if obj is None:
+            obj = quad.object
         if type(obj) is ox.Literal and obj.datatype.value not in _PLAIN_DATATYPES:
             verdict = self._verdicts.get(obj)
             if verdict is None:
@@ -760,76 +762,12 @@ class Compiler:
         progress: Callable[[int, int], None] | None = None,
         workers: int | None = None,
     ) -> list[RawResult]:
-        """Validate the store's default graph; return the results (unsorted).
+        """Validate the store's default graph; return the results (unsorted)."""
+        return self.plan(store).check(notes, progress, workers)
 
-        The shapes are checked by ``workers`` threads (default: one per core): Oxigraph
-        evaluates a query without holding Python's lock, so two cores answer two queries.
-
-        A node shape whose focus nodes more than one query needs (its own constraints and
-        those of its property shapes) has them found once: written into a named graph of the
-        store, which the queries then read instead of evaluating the target again. A target
-        such as "every IRI the graph uses" is a scan of the whole store, so this saves most of
-        the time on large data. The named graphs are removed at the end; the data is in the
-        default graph, which is all SHACL validates. Shapes whose SPARQL names graphs (GRAPH,
-        FROM) could see those graphs, so with them the targets are evaluated in every query.
-        SPARQL-based constraints keep the target as it is: their patterns are written by hand,
-        and Oxigraph's planner orders them well around the target's sub-select but can order
-        them badly around the focus graph (measured: one constraint 0.001 s became 0.24 s).
-        """
-        groups: list[tuple[str | None, str, list[tuple[CompiledShape, str, str]]]] = []
-        materialise = not self._names_graphs()
-        for index, (shape, target) in enumerate(self.targeted):
-            if shape.deactivated:
-                continue
-            checked = [shape] if shape.queries else []
-            checked += [p for p in shape.properties if not p.deactivated and p.queries]
-            graph, found = None, target
-            if materialise and sum(1 for c in checked if c.compiled_queries) > 1:
-                graph = f"{_FOCUS_GRAPH}{index}"
-                found = f"{{ SELECT ?this WHERE {{ {_focus_pattern(graph)} }} }}"
-            groups.append((graph, target, [(c, found, target) for c in checked]))
-        # The groups with a focus graph to fill first: they hold the scans of the whole store.
-        groups.sort(key=lambda group: group[0] is None)
-        total = sum(len(jobs) for _graph, _target, jobs in groups)
-        workers = workers or min(4, os.cpu_count() or 1)
-        done = 0
-        results: list[RawResult] = []
-        lock = threading.Lock()
-
-        def check_group(group: tuple[str | None, str, list]) -> None:
-            graph, target, jobs = group
-            if graph is not None:
-                self._update(
-                    store,
-                    f"INSERT {{ {_focus_pattern(graph)} }} WHERE {{ {target} }}",
-                )
-            for job in jobs:
-                runner = _Runner(self, store, notes)
-                runner.shape(*job)
-                finished(runner.results)
-
-        def finished(found: list[RawResult]) -> None:
-            nonlocal done
-            with lock:
-                results.extend(found)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-
-        try:
-            if workers <= 1:
-                for group in groups:
-                    check_group(group)
-            else:
-                with ThreadPoolExecutor(
-                    max_workers=workers, thread_name_prefix="treatykg-shacl"
-                ) as pool:
-                    list(pool.map(check_group, groups))
-        finally:
-            for graph, _target, _jobs in groups:
-                if graph is not None:
-                    store.update(f"DROP SILENT GRAPH <{graph}>")
-        return results
+    def plan(self, store: ox.Store) -> Plan:
+        """Return the :class:`Plan` of a validation of ``store``."""
+        return Plan(self, store)
 
     def _update(self, store: ox.Store, text: str) -> None:
         try:
@@ -846,6 +784,115 @@ class Compiler:
                 if _NAMES_GRAPHS.search(_MASKED.sub(" ", text)):
                     return True
         return False
+
+
+class Plan:
+    """One validation of a store: its queries, in groups by node shape, and their run.
+
+    The shapes are checked by ``workers`` threads (default: one per core): Oxigraph evaluates
+    a query without holding Python's lock, so two cores answer two queries.
+
+    A node shape whose focus nodes more than one compiled query needs (its own constraints and
+    those of its property shapes) has them found once: written into a named graph of the
+    store (its *focus graph*), which the queries then read instead of evaluating the target
+    again. A target such as "every IRI the graph uses" is a scan of the whole store, so this
+    saves most of the time on large data. The focus graphs are removed at the end; the data is
+    in the default graph, which is all SHACL validates. Shapes whose SPARQL names graphs
+    (GRAPH, FROM) could see those graphs, so with them the targets are evaluated in every
+    query. SPARQL-based constraints keep the target as it is: their patterns are written by
+    hand, and Oxigraph's planner orders them well around the target's sub-select but can order
+    them badly around the focus graph (measured: one constraint 0.001 s became 0.24 s).
+
+    The focus graphs can be filled (:meth:`fill`) before the literal notes are ready: while
+    the loader's streaming pass still reads the input, a core that would otherwise wait fills
+    them.
+    """
+
+    def __init__(self, compiler: Compiler, store: ox.Store) -> None:
+        self.compiler = compiler
+        self.store = store
+        self.groups: list[tuple[str | None, str, list[tuple[CompiledShape, str, str]]]] = []
+        self._filled: set[str] = set()
+        self._error: BaseException | None = None
+        materialise = not compiler._names_graphs()
+        for index, (shape, target) in enumerate(compiler.targeted):
+            if shape.deactivated:
+                continue
+            checked = [shape] if shape.queries else []
+            checked += [p for p in shape.properties if not p.deactivated and p.queries]
+            graph, found = None, target
+            if materialise and sum(1 for c in checked if c.compiled_queries) > 1:
+                graph = f"{_FOCUS_GRAPH}{index}"
+                found = f"{{ SELECT ?this WHERE {{ {_focus_pattern(graph)} }} }}"
+            self.groups.append((graph, target, [(c, found, target) for c in checked]))
+        # The groups with a focus graph first: they hold the scans of the whole store.
+        self.groups.sort(key=lambda group: group[0] is None)
+
+    def fill(self, stop: threading.Event | None = None) -> None:
+        """Fill the focus graphs in order until ``stop`` is set (an error is kept for
+        :meth:`check`). Not to be called while :meth:`check` runs."""
+        try:
+            for graph, target, _jobs in self.groups:
+                if stop is not None and stop.is_set():
+                    return
+                if graph is not None:
+                    self._fill(graph, target)
+        except BaseException as error:  # raised again by check(), on the caller's thread
+            self._error = error
+
+    def _fill(self, graph: str, target: str) -> None:
+        if graph not in self._filled:
+            self.compiler._update(
+                self.store, f"INSERT {{ {_focus_pattern(graph)} }} WHERE {{ {target} }}"
+            )
+            self._filled.add(graph)
+
+    def check(
+        self,
+        notes: LiteralNotes,
+        progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
+    ) -> list[RawResult]:
+        """Run the queries; return the results (unsorted). The focus graphs are removed."""
+        total = sum(len(jobs) for _graph, _target, jobs in self.groups)
+        workers = workers or min(4, os.cpu_count() or 1)
+        done = 0
+        results: list[RawResult] = []
+        lock = threading.Lock()
+
+        def check_group(group: tuple[str | None, str, list]) -> None:
+            graph, target, jobs = group
+            if graph is not None:
+                self._fill(graph, target)
+            for job in jobs:
+                runner = _Runner(self.compiler, self.store, notes)
+                runner.shape(*job)
+                finished(runner.results)
+
+        def finished(found: list[RawResult]) -> None:
+            nonlocal done
+            with lock:
+                results.extend(found)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+
+        try:
+            if self._error is not None:
+                raise self._error
+            if workers <= 1:
+                for group in self.groups:
+                    check_group(group)
+            else:
+                with ThreadPoolExecutor(
+                    max_workers=workers, thread_name_prefix="treatykg-shacl"
+                ) as pool:
+                    list(pool.map(check_group, self.groups))
+        finally:
+            for graph, _target, _jobs in self.groups:
+                if graph is not None:
+                    self.store.update(f"DROP SILENT GRAPH <{graph}>")
+        return results
 
 
 _FOCUS = "urn:treatykg:validation:focus"

@@ -284,13 +284,24 @@ def validate(
     if engine == "oxigraph":
         from treatykg import shacl_sparql
 
-        store, notes, counts = loading.load_validation_store(files, reporter.parsed)
+        shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
+        plans: list[shacl_sparql.Plan] = []
+
+        def when_loaded(store, parsed) -> None:
+            # The store is ready before the literal pass is over: start on the focus graphs.
+            plans.append(compiler.plan(store))
+            plans[0].fill(parsed)
+
+        compiled = not isinstance(compiler, shacl_sparql.Unsupported)
+        store, notes, counts = loading.load_validation_store(
+            files, reporter.parsed, when_loaded if compiled else None
+        )
         _refuse_empty(user_files, counts)
         try:
-            shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
-            if isinstance(compiler, shacl_sparql.Unsupported):
+            if not compiled:
                 raise compiler
-            raw = compiler.run(store, notes, reporter.checked)
+            plan = plans[0] if plans else compiler.plan(store)
+            raw = plan.check(notes, reporter.checked)
         except shacl_sparql.Unsupported as error:
             note = f"the shapes use {error}, which the oxigraph engine does not compile"
             reporter.done()
