@@ -25,8 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from treatykg.catalogue import stored_queries
-from treatykg.loading import count_triples, load_rdflib_dataset, load_store, merged_graph
+from treatykg.loading import count_triples, load_store
 from treatykg.querying import is_federated, run
+from treatykg.rdflib_graphs import load_rdflib_dataset, merged_graph
 from treatykg.reasoning import owl_rl_inconsistencies
 from treatykg.validation import validate
 

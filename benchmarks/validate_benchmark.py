@@ -232,13 +232,15 @@ def _has_pyrudof() -> bool:
 
 
 def _pyrudof(shapes: str, data: str) -> None:  # pragma: no cover - a peer, run as a child
+    """Validate with pyrudof (its API as of 0.3); exit 0 if it finds no result at all."""
     import pyrudof
 
     rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-    rudof.read_data_str(Path(data).read_text(encoding="utf-8"), pyrudof.RDFFormat.NTriples)
-    rudof.read_shacl_str(Path(shapes).read_text(encoding="utf-8"), pyrudof.RDFFormat.NTriples)
+    rudof.read_data(data, format=pyrudof.RDFFormat.NTriples)
+    rudof.read_shacl(shapes, format=pyrudof.ShaclFormat.NTriples)
     report = rudof.validate_shacl()
-    sys.exit(0 if report.conforms() else 1)
+    print(f"pyrudof: {len(report)} results", file=sys.stderr)
+    sys.exit(0 if report.conforms else 1)
 
 
 if __name__ == "__main__":

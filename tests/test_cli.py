@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import treatykg
-from processes import run_treatykg
-from treatykg.cli import COMMAND_MODULES, build_parser, main
+from processes import CHECKOUT_PACKAGE_PARENT, run_treatykg
+from treatykg.cli import COMMAND_MODULES, COMMANDS, build_parser, main
 
 # Line 3 holds an IRI with a space: rdflib would accept it, pyoxigraph must not.
 BAD_TURTLE = """\
@@ -114,12 +117,74 @@ def test_bad_format_is_refused_by_argparse(capsys):
     assert "invalid choice: 'xml'" in capsys.readouterr().err
 
 
-def test_every_command_module_that_exists_registers_commands():
-    assert "validate" in build_parser()._subparsers._group_actions[0].choices
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return dict(parser._subparsers._group_actions[0].choices)
+
+
+def test_commands_names_the_module_that_registers_each_command():
+    assert "validate" in _commands(build_parser())
     for name in COMMAND_MODULES:
-        if not (Path(treatykg.__file__).parent / "cli" / f"{name}.py").exists():
-            continue  # not written yet: the root parser skips it too
         module = importlib.import_module(f"treatykg.cli.{name}")
         subparsers = argparse.ArgumentParser().add_subparsers()
         module.register(subparsers)
-        assert subparsers.choices, f"cli/{name}.py registers no command"
+        registered = set(subparsers.choices)
+        assert registered == {c for c, m in COMMANDS.items() if m == name}, name
+    assert list(_commands(build_parser())) == list(COMMANDS)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_parser_built_for_one_command_parses_and_helps_as_the_full_one(command):
+    full, alone = build_parser(), build_parser(command)
+    assert list(_commands(alone)) == [c for c, m in COMMANDS.items() if m == COMMANDS[command]]
+    assert _commands(alone)[command].format_help() == _commands(full)[command].format_help()
+    assert alone.format_usage() == full.format_usage()  # in errors such as unknown options
+
+
+def test_an_unknown_command_or_none_gets_the_full_parser(capsys):
+    assert set(_commands(build_parser("no-such-command"))) == set(COMMANDS)
+    assert set(_commands(build_parser(None))) == set(COMMANDS)
+    with pytest.raises(SystemExit):
+        main(["valdate"])
+    assert "invalid choice: 'valdate' (choose from 'validate', 'query', 'load'" in (
+        capsys.readouterr().err
+    )
+
+
+# What a command's process imports. Importing every command's modules cost a third of a second
+# per process (rdflib, httpx, jinja2, the server...); `validate && query run-all` should take
+# well under a second. Checked in a child process: this one has imported everything.
+_NEVER_FOR_VALIDATE = {"jinja2", "httpx", "pyshacl", "owlrl", "SPARQLWrapper"} | {
+    f"treatykg.{m}"
+    for m in ("server", "remote_store", "query_guard", "site", "wikidata", "catalogue", "export")
+}
+
+
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        (["validate"], _NEVER_FOR_VALIDATE),
+        (["query", "run-all"], (_NEVER_FOR_VALIDATE - {"treatykg.catalogue"}) | {"rdflib"}),
+    ],
+)
+def test_a_command_imports_only_what_it_needs(argv, absent, tmp_path):
+    program = (
+        "import sys\n"
+        "from treatykg.cli import main\n"
+        f"code = main({argv!r})\n"
+        "open(sys.argv[1], 'w').write('\\n'.join(sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    listing = tmp_path / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(listing)],
+        env=dict(os.environ, PYTHONPATH=str(CHECKOUT_PACKAGE_PARENT)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    modules = set(listing.read_text().split())
+    assert "treatykg.cli" in modules  # the listing is real
+    assert modules & absent == set(), f"{' '.join(argv)} imported them"

@@ -47,7 +47,7 @@ from test_shapes import (
     shapes_graph,
 )
 from test_shapes import SH as SHACL
-from treatykg import catalogue, loading, querying
+from treatykg import catalogue, loading, querying, rdflib_graphs
 from treatykg.cli import main
 
 pytestmark = pytest.mark.jena
@@ -369,7 +369,7 @@ def rdflib_graph(triples) -> Graph:
     for t in triples:
         graph.add(
             tuple(
-                loading.to_rdflib_term(normal(x) if isinstance(x, ox.Literal) else x)
+                rdflib_graphs.to_rdflib_term(normal(x) if isinstance(x, ox.Literal) else x)
                 for x in (t.subject, t.predicate, t.object)
             )
         )

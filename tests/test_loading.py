@@ -9,7 +9,7 @@ import rdflib
 from rdflib import BNode, Literal, URIRef
 from rdflib.compare import isomorphic
 
-from treatykg import loading
+from treatykg import loading, rdflib_graphs
 from treatykg.errors import InputError, ParseError
 from treatykg.namespaces import GRAPH
 from treatykg.paths import graph_dir, ontology_dir, shapes_dir
@@ -134,16 +134,16 @@ def test_each_file_goes_to_its_own_named_graph(tmp_path):
     store = loading.load_store([a, b])
     assert {q.graph_name.value for q in store} == {GRAPH + "user/a", GRAPH + "user/b"}
 
-    dataset = loading.load_rdflib_dataset([a, b])
+    dataset = rdflib_graphs.load_rdflib_dataset([a, b])
     assert len(dataset.graph(URIRef(GRAPH + "user/a"))) == 2
     assert len(dataset.graph(URIRef(GRAPH + "user/b"))) == 1
-    assert len(loading.merged_graph([a, b])) == 3
+    assert len(rdflib_graphs.merged_graph([a, b])) == 3
 
 
 def test_blank_node_labels_do_not_merge_across_files(tmp_path):
     a = _write(tmp_path, "a.ttl", "_:x <https://e/p> 1 .\n")
     b = _write(tmp_path, "b.ttl", "_:x <https://e/p> 2 .\n")
-    subjects = set(loading.merged_graph([a, b]).subjects())
+    subjects = set(rdflib_graphs.merged_graph([a, b]).subjects())
     assert len(subjects) == 2
     assert all(isinstance(s, BNode) for s in subjects)
 
@@ -165,7 +165,7 @@ ex:t ex:title "Treaty of Friendship"@en , "中苏友好同盟互助条约"@zh-Ha
 
 def test_literals_keep_language_and_datatype_through_conversion(tmp_path):
     path = _write(tmp_path, "literals.ttl", LITERALS)
-    converted = loading.merged_graph([path])
+    converted = rdflib_graphs.merged_graph([path])
     reference = rdflib.Graph().parse(path, format="turtle")
     assert isomorphic(converted, reference)
 
@@ -183,7 +183,7 @@ def test_an_explicit_xsd_string_becomes_a_plain_literal(tmp_path):
     # RDF 1.1 makes "x" and "x"^^xsd:string the same literal; rdflib's own parser tells them
     # apart, the conversion yields the plain form for both.
     path = _write(tmp_path, "s.ttl", f'<https://e/a> <https://e/p> "x"^^<{XSD_STRING}> .\n')
-    (literal,) = loading.merged_graph([path]).objects()
+    (literal,) = rdflib_graphs.merged_graph([path]).objects()
     assert literal == Literal("x")
     assert literal.datatype is None
 
@@ -194,7 +194,7 @@ def test_an_ill_typed_literal_is_kept_quietly(tmp_path, capfd):
         "date.ttl",
         f'<https://e/t> <https://e/signed> "1950-13-45"^^<{XSD_DATE}> .\n',
     )
-    (literal,) = loading.merged_graph([path]).objects()
+    (literal,) = rdflib_graphs.merged_graph([path]).objects()
     assert literal.ill_typed
     assert capfd.readouterr().err == ""  # no traceback from rdflib's lexical-form converter
 
@@ -239,7 +239,7 @@ def _ground(graph: rdflib.Graph) -> set:
 )
 def test_rdflib_and_pyoxigraph_read_the_same_triples(path):
     oxigraph_triples = {(q.subject, q.predicate, q.object) for q in loading.parse_file(path)}
-    converted = loading.merged_graph([path])
+    converted = rdflib_graphs.merged_graph([path])
     reference = rdflib.Graph().parse(path, format="turtle")
     assert len(oxigraph_triples) == len(converted) == len(reference)
     assert _ground(converted) == _ground(reference)

@@ -10,8 +10,9 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
 from treatykg.cli import main
-from treatykg.loading import merged_graph, ontology_files, project_files
+from treatykg.loading import ontology_files, project_files
 from treatykg.namespaces import TKG
+from treatykg.rdflib_graphs import merged_graph
 from treatykg.reasoning import owl_rl_inconsistencies
 
 ONTOLOGY = URIRef("https://w3id.org/treatykg/ontology")

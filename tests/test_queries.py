@@ -41,8 +41,10 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from treatykg import catalogue, querying
+from treatykg.cli import main
 from treatykg.errors import InputError
-from treatykg.loading import load_rdflib_dataset, load_store, ontology_files, to_rdflib_term
+from treatykg.loading import load_store, ontology_files
+from treatykg.rdflib_graphs import load_rdflib_dataset, to_rdflib_term
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "expected"
@@ -540,11 +542,68 @@ def rdflib_dataset():
     return querying.open_rdflib_dataset()
 
 
+@pytest.fixture(scope="session")
+def rdflib_answers() -> dict:
+    """rdflib's answers on the session's dataset, by bound query text and form."""
+    return {}
+
+
+@pytest.fixture
+def rdflib_asked(rdflib_dataset, rdflib_answers, monkeypatch) -> list[str]:
+    """The query texts rdflib is asked during the test, in order.
+
+    On the session's dataset rdflib answers each text once per session: the comparison below
+    and the run-all test after it share the answers (rdflib takes seconds on a few queries).
+    """
+    asked: list[str] = []
+    real = querying.run_on_rdflib
+
+    def run_on_rdflib(dataset, text: str, form: str) -> querying.Answer:
+        asked.append(text)
+        if dataset is not rdflib_dataset:
+            return real(dataset, text, form)
+        if (text, form) not in rdflib_answers:
+            rdflib_answers[text, form] = real(dataset, text, form)
+        return rdflib_answers[text, form]
+
+    monkeypatch.setattr(querying, "run_on_rdflib", run_on_rdflib)
+    return asked
+
+
+def rdflib_text(query: catalogue.StoredQuery) -> str:
+    """The query's text as it goes to rdflib, with its default parameters bound."""
+    return querying.bind_parameters(query.text, query.bindings({}), expand_unicode_escapes=True)
+
+
 @pytest.mark.parametrize("query", LOCAL, ids=LOCAL_NAMES)
-def test_rdflib_gives_the_same_answer_as_oxigraph(query, store, rdflib_dataset):
+def test_rdflib_gives_the_same_answer_as_oxigraph(query, store, rdflib_dataset, rdflib_asked):
     embedded = querying.run(query, store=store)
     other = querying.run(query, engine="rdflib", dataset=rdflib_dataset)
+    assert rdflib_asked == [rdflib_text(query)]
     assert same_answers(embedded, other, ordered=has_order_by(query)), query.name
+
+
+def test_run_all_with_rdflib_prints_the_same_as_with_oxigraph(
+    rdflib_dataset, rdflib_asked, monkeypatch, capsys
+):
+    # `treatykg query run-all --engine rdflib`: every local query is answered by rdflib, on one
+    # dataset, under the same titles in the same order as with Oxigraph. The answers are compared
+    # term by term above (and are the ones kept from there: the same dataset and texts).
+    assert main(["query", "run-all", "--format", "json"]) == 0
+    oxigraph_out = capsys.readouterr().out
+    assert rdflib_asked == []
+    opened = []
+
+    def open_rdflib_dataset():
+        opened.append(rdflib_dataset)
+        return rdflib_dataset
+
+    monkeypatch.setattr(querying, "open_rdflib_dataset", open_rdflib_dataset)
+    assert main(["query", "run-all", "--format", "json", "--engine", "rdflib"]) == 0
+    rdflib_out = capsys.readouterr().out
+    assert len(opened) == 1
+    assert rdflib_asked == [rdflib_text(query) for query in LOCAL]
+    assert re.findall(r"^## .*$", oxigraph_out, re.M) == re.findall(r"^## .*$", rdflib_out, re.M)
 
 
 # --- checking a query asks no endpoint ----------------------------------------------------------

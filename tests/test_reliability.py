@@ -209,7 +209,10 @@ class Front:
         # store after the test (or during the next one).
         self.httpd.daemon_threads = False
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # Stopping waits for the serving loop's next look at its flag (every 0.5 s by default).
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> Front:
         self.thread.start()

@@ -25,7 +25,7 @@ import pytest
 from rdflib import RDF, RDFS, BNode, Graph, Namespace, URIRef
 
 from reports import fast_report
-from treatykg import loading
+from treatykg import loading, rdflib_graphs
 from treatykg.validation import Report, validate
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -76,7 +76,7 @@ def fixture_header(path: Path) -> dict:
 
 @cache
 def shapes_graph() -> Graph:
-    return loading.merged_graph(loading.shape_files())
+    return rdflib_graphs.merged_graph(loading.shape_files())
 
 
 def named_shapes() -> dict[URIRef, str]:
@@ -236,8 +236,8 @@ def test_valid_fixture_conforms():
 
 def test_valid_fixture_uses_every_targeted_class():
     """valid-minimal.ttl reaches every class a shape targets, so its conformance means something."""
-    data = loading.merged_graph([VALID_FIXTURE])
-    ontology = loading.merged_graph(loading.ontology_files())
+    data = rdflib_graphs.merged_graph([VALID_FIXTURE])
+    ontology = rdflib_graphs.merged_graph(loading.ontology_files())
     reached = {
         ancestor
         for cls in set(data.objects(None, RDF.type))
@@ -265,8 +265,8 @@ def test_real_graph_conforms():
 
 
 def test_every_class_in_the_graph_has_a_shape():
-    data = loading.merged_graph()
-    ontology = loading.merged_graph(loading.ontology_files())
+    data = rdflib_graphs.merged_graph()
+    ontology = rdflib_graphs.merged_graph(loading.ontology_files())
     targeted = set(shapes_graph().objects(None, SH.targetClass))
     used = {cls for s, cls in data.subject_objects(RDF.type) if (s, None, None) not in ontology}
     untargeted = [
@@ -282,7 +282,7 @@ def test_source_kind_shape_lists_exactly_the_kinds_of_the_scheme():
 
     shapes = shapes_graph()
     listed = set(Collection(shapes, shapes.value(TKGSH["SourceShape-sourceKind"], SH["in"])))
-    data = loading.merged_graph()
+    data = rdflib_graphs.merged_graph()
     scheme = URIRef("https://w3id.org/treatykg/id/concept/source-kinds")
     in_scheme = set(data.subjects(SKOS.inScheme, scheme))
     assert len(in_scheme) >= 6

@@ -7,6 +7,7 @@ The memory each takes is measured by ``benchmarks/validate_benchmark.py --disk``
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
@@ -54,8 +55,9 @@ def disk_folders(monkeypatch) -> list[tuple[Path, list[str]]]:
     seen: list[tuple[Path, list[str]]] = []
     real = loading.load_validation_store
 
-    def spy(files, progress=None, directory=None, *args, **kwargs):
-        loaded = real(files, progress, directory, *args, **kwargs)
+    def spy(*args, **kwargs):
+        loaded = real(*args, **kwargs)
+        directory = inspect.signature(real).bind(*args, **kwargs).arguments.get("directory")
         if directory is not None:
             seen.append((directory, sorted(p.name for p in directory.iterdir())))
         return loaded
@@ -115,7 +117,7 @@ def test_the_folder_is_removed_after_ctrl_c(scratch, monkeypatch, disk_folders):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(shacl_sparql.Compiler, "run", interrupted)
+    monkeypatch.setattr(shacl_sparql.Plan, "check", interrupted)
     with pytest.raises(KeyboardInterrupt):
         validate([VALID_FIXTURE], memory_limit=0)
     assert len(disk_folders) == 1

@@ -335,7 +335,10 @@ class _Script(http.server.BaseHTTPRequestHandler):
 def scripted_server() -> Iterator[http.server.ThreadingHTTPServer]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Script)
     server.script, server.seen = [], []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Stopping waits for the serving loop's next look at its flag (every 0.5 s by default).
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield server

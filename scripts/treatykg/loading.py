@@ -3,8 +3,9 @@
 Every file is parsed first by pyoxigraph, which is strict (it rejects, for instance, an IRI with a
 space, which rdflib accepts) and locates errors by line and column. A syntax error becomes a
 :class:`~treatykg.errors.ParseError`; a missing file or folder an
-:class:`~treatykg.errors.InputError`. The rdflib objects used for SHACL are built by converting
-the triples pyoxigraph parsed, so pyoxigraph is the single gate.
+:class:`~treatykg.errors.InputError`. The rdflib objects used for SHACL
+(:mod:`treatykg.rdflib_graphs`) are built by converting the triples pyoxigraph parsed, so
+pyoxigraph is the single gate.
 
 Named graphs, one per source:
 
@@ -20,26 +21,20 @@ Functions taking ``files`` accept paths, ``(path, graph IRI)`` pairs as returned
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote
 
 import pyoxigraph as ox
-import rdflib
-from rdflib.term import BNode, Literal, Node, URIRef
 
 from treatykg.errors import InputError, ParseError
-from treatykg.namespaces import GRAPH, PREFIXES
+from treatykg.namespaces import GRAPH
 from treatykg.paths import graph_dir, ontology_dir, shapes_dir
 
 FileSpec = Path | str | tuple[Path | str, str]
 """A file to load: a path (its graph is :func:`graph_name_for` it) or a (path, graph IRI) pair."""
-
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 # Known extensions only: pyoxigraph's own guess maps, for instance, ".txt" to N-Triples.
 RDF_FORMATS: dict[str, ox.RdfFormat] = {
@@ -176,6 +171,7 @@ DISK_CHUNK = 50_000
 def load_validation_store(
     files: Iterable[Path | str],
     progress: Callable[[int, Path], None] | None = None,
+    when_loaded: Callable[[ox.Store, threading.Event], None] | None = None,
     directory: Path | None = None,
 ) -> tuple[ox.Store, object, dict[Path, int]]:
     """Return a store holding the union of ``files`` in its default graph (what SHACL
@@ -187,22 +183,32 @@ def load_validation_store(
     and column, as :func:`parse_file` does). Memory beyond the store's own stays small. The
     notes (:class:`treatykg.shacl_sparql.LiteralNotes`) keep every literal the store does not
     keep as written, and every ill-typed one. ``progress(triples so far, file)`` is called every
-    100,000 triples.
+    100,000 triples. ``when_loaded(store, parsed)``, if given, is called on the loader's thread
+    once the store holds every file, while the streaming pass may still run: ``parsed`` is set
+    when that pass is over, and this function returns only after ``when_loaded`` does.
 
     With ``directory``, the store is an on-disk one (RocksDB) in that folder, filled by the
     streaming pass itself, :data:`DISK_CHUNK` triples at a time through Oxigraph's bulk loader:
     its memory then stays flat whatever the input's size (measured: 89 MB peak for 1M
     triples), where an in-memory store takes about 330 MB per million triples and a single
-    ``bulk_load`` of the whole input about 900 MB for 1M triples and 1.5 GB for 2.3M.
+    ``bulk_load`` of the whole input about 900 MB for 1M triples and 1.5 GB for 2.3M. There,
+    ``when_loaded`` is called once the pass is over, on this thread.
     """
     from treatykg.shacl_sparql import LiteralChecker
 
     paths = [Path(spec) for spec in files]
     formats = [_format_of(path) for path in paths]
     if directory is not None:
-        return _load_on_disk(ox.Store(str(directory)), paths, formats, progress)
+        loaded = _load_on_disk(ox.Store(str(directory)), paths, formats, progress)
+        if when_loaded is not None:
+            parsed = threading.Event()
+            parsed.set()
+            when_loaded(loaded[0], parsed)
+        return loaded
     store = ox.Store()
     failures: list[BaseException] = []
+
+    parsed = threading.Event()
 
     def load_all() -> None:
         for path, rdf_format in zip(paths, formats, strict=True):
@@ -214,6 +220,8 @@ def load_validation_store(
             except BaseException as error:  # reported by the streaming pass, or below
                 failures.append(error)
                 return
+        if when_loaded is not None:
+            when_loaded(store, parsed)
 
     loader = threading.Thread(target=load_all, name="treatykg-load", daemon=True)
     loader.start()
@@ -230,7 +238,9 @@ def load_validation_store(
                     rename_blank_nodes=True,
                     without_named_graphs=True,
                 ):
-                    checker.add(quad)
+                    obj = quad.object
+                    if type(obj) is ox.Literal and obj.language is None:
+                        checker.add(quad, obj)
                     count += 1
                     if progress is not None and count % 100_000 == 0:
                         progress(total + count, path)
@@ -244,6 +254,7 @@ def load_validation_store(
                 progress(total, path)
         checker.flush()
     finally:
+        parsed.set()
         loader.join()
     if failures:
         error = failures[0]
@@ -277,7 +288,9 @@ def _load_on_disk(
                 rename_blank_nodes=True,
                 without_named_graphs=True,
             ):
-                checker.add(quad)
+                obj = quad.object
+                if type(obj) is ox.Literal and obj.language is None:
+                    checker.add(quad, obj)
                 chunk.append(quad)
                 count += 1
                 if len(chunk) >= DISK_CHUNK:
@@ -346,27 +359,6 @@ def count_triples(files: Iterable[FileSpec] | None = None) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-class _LiteralWarningFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Failed to convert Literal lexical form")
-
-
-@contextmanager
-def quiet_literal_warnings() -> Iterator[None]:
-    """Silence rdflib's logged traceback for ill-typed literals (e.g. ``"1950-13-45"^^xsd:date``).
-
-    Such a literal is kept (``Literal.ill_typed`` is true) and reported by SHACL's
-    ``sh:datatype``; the traceback rdflib logs would only frighten users.
-    """
-    logger = logging.getLogger("rdflib.term")
-    log_filter = _LiteralWarningFilter()
-    logger.addFilter(log_filter)
-    try:
-        yield
-    finally:
-        logger.removeFilter(log_filter)
-
-
 def bcp47_case(tag: str) -> str:
     """Return a language tag in BCP 47's conventional case (tags are case-insensitive).
 
@@ -387,76 +379,3 @@ def bcp47_case(tag: str) -> str:
             subtag = subtag.upper()  # region
         out.append(subtag)
     return "-".join(out)
-
-
-def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-    """Convert a pyoxigraph term to the equal rdflib term.
-
-    ``xsd:string`` literals become plain literals, as rdflib's own parsers make them. Language
-    tags arrive lower-cased from pyoxigraph (``zh-hans``) and get BCP 47's case back
-    (``zh-Hans``, see :func:`bcp47_case`).
-    """
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            if getattr(term, "direction", None):
-                raise InputError(f"directional language string not supported: {term}")
-            return Literal(term.value, lang=bcp47_case(term.language))
-        datatype = term.datatype.value
-        if datatype == _XSD_STRING:
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(datatype))
-    raise InputError(f"RDF term not supported (RDF 1.2 triple terms are not): {term}")
-
-
-# Why convert rather than re-parse: on a 5,005-triple Turtle file (2,734 lines, language tags,
-# dates, blank nodes; median of 5 runs) pyoxigraph parse + conversion took 64-71 ms, while
-# pyoxigraph parse (as the gate) + rdflib's own Turtle parse took 110-113 ms (rdflib alone
-# 103 ms, pyoxigraph alone 4 ms). Converting is faster and keeps a single parser as the gate,
-# so both views of a file always hold the same triples.
-def _rdflib_triples(path: Path) -> Iterator[tuple[Node, Node, Node]]:
-    quads = parse_file(path)
-    with quiet_literal_warnings():
-        try:
-            for quad in quads:
-                yield (
-                    to_rdflib_term(quad.subject),
-                    to_rdflib_term(quad.predicate),
-                    to_rdflib_term(quad.object),
-                )
-        except InputError as error:
-            raise InputError(f"{path}: {error}") from None
-
-
-def _bind_prefixes(graph: rdflib.Graph) -> None:
-    for prefix, namespace in PREFIXES.items():
-        graph.bind(prefix, namespace, override=True, replace=True)
-
-
-def load_rdflib_dataset(files: Iterable[FileSpec] | None = None) -> rdflib.Dataset:
-    """Return an rdflib Dataset holding every file in its named graph.
-
-    ``default_union`` is on: a query without ``GRAPH`` sees all graphs, as pyoxigraph's
-    ``use_default_graph_as_union=True`` does.
-    """
-    dataset = rdflib.Dataset(default_union=True)
-    _bind_prefixes(dataset)
-    for path, graph in _with_graphs(files):
-        named = dataset.graph(URIRef(graph))
-        for triple in _rdflib_triples(path):
-            named.add(triple)
-    return dataset
-
-
-def merged_graph(files: Iterable[FileSpec] | None = None) -> rdflib.Graph:
-    """Return one rdflib Graph with the union of all files' triples (what SHACL validates)."""
-    merged = rdflib.Graph()
-    _bind_prefixes(merged)
-    add = merged.add
-    for path, _graph in _with_graphs(files):
-        for triple in _rdflib_triples(path):
-            add(triple)
-    return merged

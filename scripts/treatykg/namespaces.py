@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from rdflib import Namespace
-
 BASE = "https://w3id.org/treatykg/"
-TKG = Namespace(BASE + "ontology#")
-"""The treatykg vocabulary."""
+TKG_NS = BASE + "ontology#"
+"""Namespace of the treatykg vocabulary (``TKG``, an rdflib ``Namespace``, makes its terms)."""
 ID = BASE + "id/"
 """Base of the IRIs of things described by the graph."""
 GRAPH = BASE + "graph/"
@@ -30,7 +28,7 @@ PREFIXES: dict[str, str] = {
     "org": "http://www.w3.org/ns/org#",
     "void": "http://rdfs.org/ns/void#",
     "sh": "http://www.w3.org/ns/shacl#",
-    "tkg": str(TKG),
+    "tkg": TKG_NS,
     "tkgsh": SH_NS,
     "wd": WD,
     "wdt": WDT,
@@ -56,3 +54,15 @@ def prefixed_name(iri: str) -> str:
     if best and local and all(ch.isalnum() or ch in "_-" for ch in local) and local[0] != "-":
         return f"{best_prefix}:{local}"
     return f"<{iri}>"
+
+
+def __getattr__(name: str) -> object:
+    # TKG, the treatykg vocabulary as an rdflib Namespace (TKG.Treaty is an rdflib URIRef), is
+    # made on first use: importing rdflib takes a tenth of a second, and the commands that need
+    # none (query, export, load...) import this module too.
+    if name == "TKG":
+        from rdflib import Namespace
+
+        globals()["TKG"] = namespace = Namespace(TKG_NS)
+        return namespace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -352,7 +352,7 @@ def open_store() -> ox.Store:
 
 def open_rdflib_dataset():
     """Return an rdflib Dataset with the project's ontology and graph, one graph per source."""
-    from treatykg.loading import load_rdflib_dataset
+    from treatykg.rdflib_graphs import load_rdflib_dataset
 
     return load_rdflib_dataset()
 

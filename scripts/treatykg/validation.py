@@ -38,7 +38,7 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from treatykg import loading, memory_budget, tempfiles
+from treatykg import loading, memory_budget, rdflib_graphs, tempfiles
 from treatykg.errors import InputError, TreatyKGError
 from treatykg.namespaces import PREFIXES, TKG, prefixed_name
 from treatykg.reasoning import owl_rl_inconsistencies
@@ -322,7 +322,9 @@ def validate(
             report.note = checked
             return report
         raw, shapes, ill = checked
-        inconsistencies = owl_rl_inconsistencies(loading.merged_graph(files)) if owl_rl else []
+        inconsistencies = (
+            owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
+        )
         reporter.done()
         return _report_from_raw(raw, shapes, ill, inconsistencies)
     counts = {}
@@ -345,13 +347,24 @@ def _check_with_oxigraph(
     The store is gone when this returns."""
     from treatykg import shacl_sparql
 
-    store, notes, counts = loading.load_validation_store(files, reporter.parsed, directory)
+    shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
+    plans: list[shacl_sparql.Plan] = []
+
+    def when_loaded(store, parsed) -> None:
+        # The store is ready before the literal pass is over: start on the focus graphs.
+        plans.append(compiler.plan(store))
+        plans[0].fill(parsed)
+
+    compiled = not isinstance(compiler, shacl_sparql.Unsupported)
+    store, notes, counts = loading.load_validation_store(
+        files, reporter.parsed, when_loaded if compiled else None, directory
+    )
     _refuse_empty(user_files, counts)
     try:
-        shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
-        if isinstance(compiler, shacl_sparql.Unsupported):
+        if not compiled:
             raise compiler
-        raw = compiler.run(store, notes, reporter.checked)
+        plan = plans[0] if plans else compiler.plan(store)
+        raw = plan.check(notes, reporter.checked)
     except shacl_sparql.Unsupported as error:
         reporter.done()
         return f"the shapes use {error}, which the oxigraph engine does not compile"
@@ -384,7 +397,7 @@ def _compiled_shapes(keys: tuple[tuple[str, int, int], ...]) -> tuple[Graph, obj
     process for the same files unchanged: a test session validates many small files."""
     from treatykg import shacl_sparql
 
-    shapes = loading.merged_graph([key[0] for key in keys])
+    shapes = rdflib_graphs.merged_graph([key[0] for key in keys])
     try:
         return shapes, shacl_sparql.Compiler(shapes)
     except shacl_sparql.Unsupported as error:
@@ -435,8 +448,8 @@ class _Progress:
 def _validate_with_pyshacl(
     files: list[Path], shapes_list: list, owl_rl: bool, reporter: _Progress
 ) -> Report:
-    data = loading.merged_graph(files)
-    shapes = loading.merged_graph(shapes_list)
+    data = rdflib_graphs.merged_graph(files)
+    shapes = rdflib_graphs.merged_graph(shapes_list)
     # Before SHACL, which (inplace) may add to `data`.
     inconsistencies = owl_rl_inconsistencies(data) if owl_rl else []
     ill = [(s, p, o) for s, p, o in data if isinstance(o, Literal) and o.ill_typed]
@@ -445,7 +458,7 @@ def _validate_with_pyshacl(
 
     reporter._say("checking the shapes with pyshacl")
     try:
-        with loading.quiet_literal_warnings():
+        with rdflib_graphs.quiet_literal_warnings():
             conforms, report_graph, _text = pyshacl.validate(
                 data,
                 shacl_graph=shapes,

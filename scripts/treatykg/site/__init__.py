@@ -539,7 +539,8 @@ def _ontology_page(target: Path, r: Renderer) -> dict[str, str]:
 
     import rdflib
 
-    from treatykg.loading import ontology_files, parse_file, to_rdflib_term
+    from treatykg.loading import ontology_files, parse_file
+    from treatykg.rdflib_graphs import to_rdflib_term
 
     logging.getLogger("root").setLevel(logging.WARNING)
     from pylode import OntPub

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 
 from treatykg.loading import bcp47_case
-from treatykg.namespaces import BASE, GRAPH, ID, PREFIXES, TKG, prefixed_name
+from treatykg.namespaces import BASE, GRAPH, ID, PREFIXES, TKG_NS, prefixed_name
 
 RDF = PREFIXES["rdf"]
 RDFS = PREFIXES["rdfs"]
@@ -24,7 +24,7 @@ XSD = PREFIXES["xsd"]
 GEO = PREFIXES["geo"]
 SCHEMA = PREFIXES["schema"]
 FOAF = PREFIXES["foaf"]
-T = str(TKG)
+T = TKG_NS
 
 TYPE = RDF + "type"
 LABEL = RDFS + "label"
