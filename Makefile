@@ -28,7 +28,7 @@ test-engines: ## compare fast validation with pyshacl on every shape fixture and
 	TREATYKG_ENGINES=all $(BIN)/python -m pytest -q tests/test_engines.py
 
 fuzz: ## the property-based tests with many cases (over 10,000; about 15 minutes)
-	TREATYKG_FUZZ=1 $(BIN)/python -m pytest -q tests/test_properties.py \
+	TREATYKG_FUZZ=1 $(BIN)/python -m pytest -q tests/test_properties.py tests/test_reasoning.py \
 		--hypothesis-show-statistics
 
 lint: ## ruff lint and format check

@@ -96,6 +96,27 @@ def test_load_then_count(fresh_server, local_counts, capsys):
     assert "every graph holds the local count" in out
 
 
+def test_graphs_are_counted_in_batches_and_a_missing_graph_counts_zero(fresh_server, monkeypatch):
+    from treatykg import remote_store
+
+    graphs = [f"https://example.org/graph/g{i}" for i in range(5)]
+    for i, graph in enumerate(graphs[:4]):
+        triples = " ".join(
+            f"<https://example.org/s{j}> <https://example.org/p> {j} ." for j in range(i)
+        )
+        RemoteStore(fresh_server.endpoint).update(
+            f"INSERT DATA {{ GRAPH <{graph}> {{ {triples} }} }}"
+        )
+    asked = []
+    store = RemoteStore(fresh_server.endpoint)
+    select = store.select
+    monkeypatch.setattr(store, "select", lambda query: asked.append(query) or select(query))
+    monkeypatch.setattr(remote_store, "COUNT_BATCH", 2)
+    assert store.counts(graphs) == {g: i if i < 4 else 0 for i, g in enumerate(graphs)}
+    assert len(asked) == 3
+    assert {g: store.count(g) for g in graphs} == store.counts(reversed(graphs))
+
+
 def test_load_twice_with_replace_gives_the_same_store(fresh_server, local_counts, capsys):
     assert run("--endpoint", fresh_server.base_url) == 0
     first = snapshot(fresh_server)

@@ -242,7 +242,7 @@ def test_progress_lines_appear_once_the_work_takes_over_a_second(tmp_path, shape
     monkeypatch.setattr(validation, "print", lambda *a, **k: lines.append(a[0]), raising=False)
     validate([_data(tmp_path, BAD)], [shapes], with_ontology=False, progress=True)
     assert any(
-        re.fullmatch(r"treatykg: validate: \d+ triples read \(data\.ttl\) \(\d+ s\)", x)
+        re.fullmatch(r"treatykg: validate: \d+ triples read into memory \(data\.ttl\) \(\d+ s\)", x)
         for x in lines
     ), lines
     assert any(

@@ -164,10 +164,15 @@ def parse_file(path: Path | str) -> list[ox.Quad]:
         raise InputError(f"{file}: {error.strerror or error}") from None
 
 
+DISK_CHUNK = 50_000
+"""Triples per call of Oxigraph's bulk loader when a validation store is on disk."""
+
+
 def load_validation_store(
     files: Iterable[Path | str],
     progress: Callable[[int, Path], None] | None = None,
     when_loaded: Callable[[ox.Store, threading.Event], None] | None = None,
+    directory: Path | None = None,
 ) -> tuple[ox.Store, object, dict[Path, int]]:
     """Return a store holding the union of ``files`` in its default graph (what SHACL
     validates), the notes on its typed literals, and the number of triples of each file.
@@ -181,11 +186,25 @@ def load_validation_store(
     100,000 triples. ``when_loaded(store, parsed)``, if given, is called on the loader's thread
     once the store holds every file, while the streaming pass may still run: ``parsed`` is set
     when that pass is over, and this function returns only after ``when_loaded`` does.
+
+    With ``directory``, the store is an on-disk one (RocksDB) in that folder, filled by the
+    streaming pass itself, :data:`DISK_CHUNK` triples at a time through Oxigraph's bulk loader:
+    its memory then stays flat whatever the input's size (measured: 89 MB peak for 1M
+    triples), where an in-memory store takes about 330 MB per million triples and a single
+    ``bulk_load`` of the whole input about 900 MB for 1M triples and 1.5 GB for 2.3M. There,
+    ``when_loaded`` is called once the pass is over, on this thread.
     """
     from treatykg.shacl_sparql import LiteralChecker
 
     paths = [Path(spec) for spec in files]
     formats = [_format_of(path) for path in paths]
+    if directory is not None:
+        loaded = _load_on_disk(ox.Store(str(directory)), paths, formats, progress)
+        if when_loaded is not None:
+            parsed = threading.Event()
+            parsed.set()
+            when_loaded(loaded[0], parsed)
+        return loaded
     store = ox.Store()
     failures: list[BaseException] = []
 
@@ -243,6 +262,60 @@ def load_validation_store(
             raise InputError(f"{error.filename}: {error.strerror or error}") from None
         raise InputError(f"the store could not load the data: {error}") from None
     return store, checker.notes, counts
+
+
+def _load_on_disk(
+    store: ox.Store,
+    paths: list[Path],
+    formats: list[ox.RdfFormat],
+    progress: Callable[[int, Path], None] | None,
+) -> tuple[ox.Store, object, dict[Path, int]]:
+    """The on-disk flavour of :func:`load_validation_store`: one strict parse feeds both the
+    literal checker and the store (a second parse on another thread would only wait for
+    Python's lock, since each triple comes through Python here)."""
+    from treatykg.shacl_sparql import LiteralChecker
+
+    checker = LiteralChecker()
+    counts: dict[Path, int] = {}
+    total = 0
+    chunk: list[ox.Quad] = []
+    for path, rdf_format in zip(paths, formats, strict=True):
+        count = 0
+        try:
+            for quad in ox.parse(
+                path=path,
+                format=rdf_format,
+                rename_blank_nodes=True,
+                without_named_graphs=True,
+            ):
+                obj = quad.object
+                if type(obj) is ox.Literal and obj.language is None:
+                    checker.add(quad, obj)
+                chunk.append(quad)
+                count += 1
+                if len(chunk) >= DISK_CHUNK:
+                    _write_chunk(store, chunk)
+                    chunk = []
+                if progress is not None and count % 100_000 == 0:
+                    progress(total + count, path)
+        except SyntaxError as error:
+            raise _parse_error(path, error) from None
+        except OSError as error:
+            raise InputError(f"{path}: {error.strerror or error}") from None
+        total += count
+        counts[path] = count
+        if progress is not None:
+            progress(total, path)
+    _write_chunk(store, chunk)
+    checker.flush()
+    return store, checker.notes, counts
+
+
+def _write_chunk(store: ox.Store, chunk: list[ox.Quad]) -> None:
+    try:
+        store.bulk_extend(chunk)
+    except OSError as error:  # the disk is full, most likely
+        raise InputError(f"the on-disk validation store could not be written: {error}") from None
 
 
 def files_with_graphs(files: Iterable[FileSpec] | None = None) -> list[tuple[Path, str]]:

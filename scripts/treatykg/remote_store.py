@@ -677,6 +677,10 @@ def _iri(iri: str) -> str:
     return f"<{iri}>"
 
 
+COUNT_BATCH = 100
+"""Graphs counted by one query (:meth:`RemoteStore.counts`); the query names each."""
+
+
 class RemoteStore:
     """One SPARQL 1.1 store reached over HTTP: queries, updates, Graph Store uploads, counts."""
 
@@ -748,6 +752,27 @@ class RemoteStore:
             return int(rows[0]["n"])
         except (IndexError, KeyError, ValueError):
             raise RemoteStoreError(f"{self.endpoint.name} did not return a count") from None
+
+    def counts(self, graphs: Iterable[str]) -> dict[str, int]:
+        """Return the number of triples in each named graph of ``graphs`` (0 for one there is not).
+
+        One query per :data:`COUNT_BATCH` graphs, each counting only those graphs: a load of the
+        project's 66 graphs counted them in 132 requests (before and after), now in 2.
+        """
+        wanted = list(dict.fromkeys(graphs))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), COUNT_BATCH):
+            batch = wanted[start : start + COUNT_BATCH]
+            rows = self.select(
+                "SELECT ?g (COUNT(*) AS ?n) WHERE { VALUES ?g { "
+                + " ".join(_iri(graph) for graph in batch)
+                + " } GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+            )
+            try:
+                found.update((row["g"], int(row["n"])) for row in rows)
+            except (KeyError, ValueError):
+                raise RemoteStoreError(f"{self.endpoint.name} did not return a count") from None
+        return {graph: found.get(graph, 0) for graph in wanted}
 
     def count_shared(self, graph: str, other: str) -> int:
         """Return how many triples ``graph`` and ``other`` have in common."""
@@ -1041,7 +1066,8 @@ def verify(
     :func:`treatykg.server.serve_graph`); the report reads as a load's.
     """
     store = RemoteStore(endpoint, client)
-    results = [GraphResult(iri, n, 0, store.count(iri), n) for iri, n in local.items()]
+    stored = store.counts(local)
+    results = [GraphResult(iri, n, 0, stored[iri], n) for iri, n in local.items()]
     return LoadReport(endpoint, "replace", protocol, results, seconds)
 
 
@@ -1084,6 +1110,15 @@ def _verify(store: RemoteStore, graph: LocalGraph, *, before: int, expected: int
     return GraphResult(graph.iri, graph.triples, before, store.count(graph.iri), expected)
 
 
+def _verify_all(
+    store: RemoteStore, graphs: list[LocalGraph], before: dict[str, int], expected: dict[str, int]
+) -> list[GraphResult]:
+    after = store.counts(g.iri for g in graphs)
+    return [
+        GraphResult(g.iri, g.triples, before[g.iri], after[g.iri], expected[g.iri]) for g in graphs
+    ]
+
+
 def _load_in_one_update(
     store: RemoteStore,
     graphs: list[LocalGraph],
@@ -1096,7 +1131,7 @@ def _load_in_one_update(
     or ``INSERT DATA`` only (``--append``). Nothing is staged in the store, so a query never
     sees anything but the old graphs or the new ones."""
     phase.now("before the update; the store was not changed")
-    before = {g.iri: store.count(g.iri) for g in graphs}
+    before = store.counts(g.iri for g in graphs)
     expected = {}
     for graph in graphs:
         if mode == "replace":
@@ -1124,7 +1159,7 @@ def _load_in_one_update(
     if before_update is not None:
         before_update()
     if not parts:
-        return [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
+        return _verify_all(store, graphs, before, expected)
     either = (
         "the store holds either the old graphs or, if it received the whole update, the new "
         "ones, never a mix; load again"
@@ -1146,7 +1181,7 @@ def _load_in_one_update(
         raise RemoteStoreError(f"{error}; the store was not changed") from None
     phase.now("after the update, while counting: the graphs were loaded; load again to check")
     try:
-        return [_verify(store, g, before=before[g.iri], expected=expected[g.iri]) for g in graphs]
+        return _verify_all(store, graphs, before, expected)
     except RemoteStoreError as error:
         raise RemoteStoreError(
             f"{error}; the update went through, so the store holds the new graphs, but they "

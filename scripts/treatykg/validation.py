@@ -23,10 +23,13 @@ make the graph non-conforming: only ``sh:Violation`` results do.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import re
+import shutil
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +38,7 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from treatykg import loading, rdflib_graphs
+from treatykg import loading, memory_budget, rdflib_graphs, tempfiles
 from treatykg.errors import InputError, TreatyKGError
 from treatykg.namespaces import PREFIXES, TKG, prefixed_name
 from treatykg.reasoning import owl_rl_inconsistencies
@@ -250,6 +253,8 @@ def validate(
     owl_rl: bool = False,
     engine: str = "oxigraph",
     progress: bool = False,
+    memory_limit: int | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Report:
     """Validate data against SHACL shapes and return a :class:`Report`.
 
@@ -261,6 +266,14 @@ def validate(
     ``oxigraph`` (SPARQL on pyoxigraph, falling back to pyshacl for shapes it does not compile)
     or ``pyshacl``. ``progress`` prints a line on stderr now and then once the work has taken
     more than a second. Raises :class:`InputError`/:class:`ParseError` for bad files.
+
+    Memory: the oxigraph engine holds the data in memory when its estimated peak
+    (:func:`treatykg.memory_budget.estimated_validation_memory`) is within ``memory_limit``
+    (bytes; None: :func:`treatykg.memory_budget.default_memory_limit`, half the memory
+    available), and otherwise in an on-disk store in a temporary folder, removed at the end
+    (even on an error or Ctrl-C; after a ``kill -9``, by the next treatykg command), which
+    ``say(message)`` is told of. Both give the same report; on disk, loading takes memory
+    independent of the input's size, and the queries take about three times as long.
 
     >>> report = validate()
     >>> report.conforms  # doctest: +SKIP
@@ -282,39 +295,36 @@ def validate(
     reporter = _Progress(progress)
 
     if engine == "oxigraph":
-        from treatykg import shacl_sparql
-
-        shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
-        plans: list[shacl_sparql.Plan] = []
-
-        def when_loaded(store, parsed) -> None:
-            # The store is ready before the literal pass is over: start on the focus graphs.
-            plans.append(compiler.plan(store))
-            plans[0].fill(parsed)
-
-        compiled = not isinstance(compiler, shacl_sparql.Unsupported)
-        store, notes, counts = loading.load_validation_store(
-            files, reporter.parsed, when_loaded if compiled else None
-        )
-        _refuse_empty(user_files, counts)
+        limit = memory_budget.default_memory_limit() if memory_limit is None else memory_limit
+        estimate = memory_budget.estimated_validation_memory(files)
+        directory = None
+        if estimate > limit:
+            directory = tempfiles.private_dir("validate")
+            reporter.where = "the on-disk store"
+            if say is not None:
+                say(
+                    f"the data may need about {memory_budget.format_size(estimate)} in memory, "
+                    f"over the memory limit ({memory_budget.format_size(limit)}): validating "
+                    f"on an on-disk store in {directory} (slower; removed at the end)"
+                )
         try:
-            if not compiled:
-                raise compiler
-            plan = plans[0] if plans else compiler.plan(store)
-            raw = plan.check(notes, reporter.checked)
-        except shacl_sparql.Unsupported as error:
-            note = f"the shapes use {error}, which the oxigraph engine does not compile"
-            reporter.done()
+            checked = _check_with_oxigraph(files, user_files, shapes_list, reporter, directory)
+        except BaseException as error:
+            # The traceback's frames hold the store: let it go (and close) before its folder
+            # is removed below.
+            traceback.clear_frames(error.__traceback__)
+            raise
+        finally:
+            if directory is not None:
+                _remove_folder(directory)
+        if isinstance(checked, str):  # the shapes need pyshacl
             report = _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
-            report.note = note
+            report.note = checked
             return report
+        raw, shapes, ill = checked
         inconsistencies = (
             owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
         )
-        ill = [
-            (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
-            for s, p, o in shacl_sparql.ill_typed_results(notes)
-        ]
         reporter.done()
         return _report_from_raw(raw, shapes, ill, inconsistencies)
     counts = {}
@@ -323,6 +333,57 @@ def validate(
             counts[path] = len(loading.parse_file(path))
         _refuse_empty(user_files, counts)
     return _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
+
+
+def _check_with_oxigraph(
+    files: list[Path],
+    user_files: list[Path],
+    shapes_list: list,
+    reporter: _Progress,
+    directory: Path | None,
+) -> tuple[list, Graph, list] | str:
+    """Load the store (in memory, or on disk in ``directory``) and check the shapes; return
+    the raw results, the shapes graph and the ill-typed literals, or why pyshacl is needed.
+    The store is gone when this returns."""
+    from treatykg import shacl_sparql
+
+    shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
+    plans: list[shacl_sparql.Plan] = []
+
+    def when_loaded(store, parsed) -> None:
+        # The store is ready before the literal pass is over: start on the focus graphs.
+        plans.append(compiler.plan(store))
+        plans[0].fill(parsed)
+
+    compiled = not isinstance(compiler, shacl_sparql.Unsupported)
+    store, notes, counts = loading.load_validation_store(
+        files, reporter.parsed, when_loaded if compiled else None, directory
+    )
+    _refuse_empty(user_files, counts)
+    try:
+        if not compiled:
+            raise compiler
+        plan = plans[0] if plans else compiler.plan(store)
+        raw = plan.check(notes, reporter.checked)
+    except shacl_sparql.Unsupported as error:
+        reporter.done()
+        return f"the shapes use {error}, which the oxigraph engine does not compile"
+    ill = [
+        (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
+        for s, p, o in shacl_sparql.ill_typed_results(notes)
+    ]
+    return raw, shapes, ill
+
+
+def _remove_folder(directory: Path) -> None:
+    """Remove a store's folder. Its database closes when the store is collected, and may
+    still write a file as it closes: try again a few times."""
+    for _attempt in range(20):
+        gc.collect()
+        shutil.rmtree(directory, ignore_errors=True)
+        if not directory.exists():
+            return
+        time.sleep(0.05)
 
 
 def _file_key(path: Path | str) -> tuple[str, int, int]:
@@ -357,6 +418,8 @@ class _Progress:
         self.start = time.monotonic()
         self.last = self.start
         self.printed = False
+        self.where = "memory"
+        """Where the data goes: ``memory`` or ``the on-disk store``."""
 
     def _say(self, text: str) -> None:
         now = time.monotonic()
@@ -367,7 +430,7 @@ class _Progress:
         print(f"treatykg: validate: {text} ({now - self.start:.0f} s)", file=sys.stderr, flush=True)
 
     def parsed(self, triples: int, path: Path) -> None:
-        self._say(f"{triples:,} triples read ({path.name})")
+        self._say(f"{triples:,} triples read into {self.where} ({path.name})")
 
     def checked(self, done: int, total: int) -> None:
         self._say(f"{done}/{total} shapes checked")

@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--owl-rl",
         action="store_true",
-        help="also check that the data is consistent under the OWL 2 RL rules (about 2 s more)",
+        help="also check that the data is consistent under the OWL 2 RL rules (about 0.2 s "
+        "more on the project's graph)",
     )
     parser.add_argument(
         "--engine",
@@ -42,18 +43,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print a progress line on stderr every second once the work takes over a second "
         "(default: when stderr is a terminal)",
     )
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory the validation may take, e.g. 2G or 500M: data expected to need more is "
+        "validated on an on-disk store in a temporary folder instead, which is slower "
+        "(default: half the memory available; 0: always on disk)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, print the report on stdout, return 0 if it conforms and 1 if not."""
+    from treatykg.memory_budget import parse_size
     from treatykg.validation import validate  # imported here: other commands need no rdflib
 
+    limit = None if args.memory_limit is None else parse_size(args.memory_limit)
     report = validate(
         args.files or None,
         owl_rl=args.owl_rl,
         engine=args.engine,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
+        memory_limit=limit,
+        say=lambda message: print(f"treatykg: note: {message}", file=sys.stderr, flush=True),
     )
     if report.note:
         print(f"treatykg: note: {report.note}; checked with pyshacl", file=sys.stderr)
