@@ -511,6 +511,8 @@ def short_name(term: Term | None) -> str:
 
 
 def _width(text: str) -> int:
+    if text.isascii():  # no ASCII character is wide; most cells are ASCII (IRIs, dates)
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

@@ -47,7 +47,7 @@ import pyoxigraph as ox
 
 from treatykg import paths
 from treatykg.errors import InputError
-from treatykg.namespaces import TKG, WD
+from treatykg.namespaces import TKG_NS, WD
 from treatykg.wikidata_client import SparqlClient, Term
 from treatykg.wikidata_links import (
     Entity,
@@ -133,7 +133,7 @@ def load_type_rules(path: Path | str | None = None) -> tuple[TypeRule, ...]:
             raise InputError(f"{path}:{number}: expected 'our_class<TAB>wikidata_class[…]'")
         ours = cells[0].strip()
         if ours.startswith("tkg:"):
-            ours = str(TKG) + ours[4:]
+            ours = TKG_NS + ours[4:]
         elif ours != NEVER and not ours.startswith(("http://", "https://")):
             raise InputError(
                 f"{path}:{number}: {ours!r} is neither a class (tkg:Name or an IRI) nor 'never'"
@@ -519,7 +519,7 @@ def type_verdict(
             f"{short(fact.iri)} is an instance of {_class_names(blocked, labels)}, "
             "a kind of item that is never a link target"
         )
-    if HUMAN in fact.types and str(TKG.Person) not in our_classes(graph, entity):
+    if HUMAN in fact.types and TKG_NS + "Person" not in our_classes(graph, entity):
         return (
             False,
             f"{entity.short} is no person, but {short(fact.iri)} is an instance of human (Q5)",
@@ -543,7 +543,7 @@ def type_summary(fact: ItemFacts, labels: dict[str, str]) -> str:
 
 
 def _prefixed(iri: str) -> str:
-    return "tkg:" + iri[len(str(TKG)) :] if iri.startswith(str(TKG)) else iri
+    return "tkg:" + iri[len(TKG_NS) :] if iri.startswith(TKG_NS) else iri
 
 
 # -- check --------------------------------------------------------------------------------------
@@ -1432,7 +1432,7 @@ def wikimedia_projects(graph: LocalGraph) -> dict[str, str]:
     return {
         q.subject.value: qid(q.object.value)
         for q in graph.store.quads_for_pattern(
-            None, ox.NamedNode(str(TKG.wikimediaProjectItem)), None, None
+            None, ox.NamedNode(TKG_NS + "wikimediaProjectItem"), None, None
         )
         if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.NamedNode)
     }
@@ -1448,7 +1448,9 @@ def source_references(graph: LocalGraph) -> dict[str, SourceReference]:
     """
     projects = wikimedia_projects(graph)
     found = {}
-    for quad in graph.store.quads_for_pattern(None, ox.NamedNode(str(TKG.graphSource)), None, None):
+    for quad in graph.store.quads_for_pattern(
+        None, ox.NamedNode(TKG_NS + "graphSource"), None, None
+    ):
         source = quad.object
         if not isinstance(source, ox.NamedNode) or not isinstance(quad.subject, ox.NamedNode):
             continue
@@ -1458,10 +1460,10 @@ def source_references(graph: LocalGraph) -> dict[str, SourceReference]:
             for url in _values_of(graph, source, prop)
             if url.startswith(("http://", "https://"))
         ]
-        dates = sorted(_values_of(graph, source, str(TKG.retrieved)))
-        kinds = sorted(_values_of(graph, source, str(TKG.sourceKind)))
+        dates = sorted(_values_of(graph, source, TKG_NS + "retrieved"))
+        kinds = sorted(_values_of(graph, source, TKG_NS + "sourceKind"))
         uses = (
-            sorted(_values_of(graph, ox.NamedNode(kinds[0]), str(TKG.wikidataReference)))
+            sorted(_values_of(graph, ox.NamedNode(kinds[0]), TKG_NS + "wikidataReference"))
             if kinds
             else []
         )

@@ -25,7 +25,7 @@ import pyoxigraph as ox
 
 from treatykg import loading, paths
 from treatykg.errors import InputError
-from treatykg.namespaces import GRAPH, ID, TKG, WD
+from treatykg.namespaces import GRAPH, ID, TKG_NS, WD
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -232,7 +232,7 @@ class LocalGraph:
         a link file without any ``tkg:wikidataItem`` triple."""
         count = 0
         for quad in self.store.quads_for_pattern(
-            None, ox.NamedNode(str(TKG.wikidataItem)), None, ox.NamedNode(WIKIDATA_GRAPH)
+            None, ox.NamedNode(TKG_NS + "wikidataItem"), None, ox.NamedNode(WIKIDATA_GRAPH)
         ):
             count += 1
             value = quad.object
@@ -297,7 +297,7 @@ class LocalGraph:
                     pair = (quad.object.value, quad.object.language or "")
                     if pair not in getattr(entity, attribute):
                         getattr(entity, attribute).append(pair)
-        for quad in self._objects(str(TKG.wikipediaPage)):
+        for quad in self._objects(TKG_NS + "wikipediaPage"):
             entity = (
                 found.get(quad.subject.value) if isinstance(quad.subject, ox.NamedNode) else None
             )
@@ -307,7 +307,7 @@ class LocalGraph:
                 and quad.object.value not in entity.pages
             ):
                 entity.pages.append(quad.object.value)
-        for quad in self._objects(str(TKG.wikidataItem)):
+        for quad in self._objects(TKG_NS + "wikidataItem"):
             if not isinstance(quad.subject, ox.NamedNode) or not isinstance(
                 quad.object, ox.NamedNode
             ):
@@ -354,7 +354,7 @@ class LocalGraph:
         """
         if not entity.linkable:
             return False
-        unlinkable = (str(TKG.TreatyEvent), str(TKG.Capacity))
+        unlinkable = (TKG_NS + "TreatyEvent", TKG_NS + "Capacity")
         return not any(
             kind in self.superclasses(cls) for cls in entity.types for kind in unlinkable
         )
@@ -366,7 +366,7 @@ class LocalGraph:
     def link_records(self) -> list[LinkRecord]:
         """Return every ``tkg:WikidataLink`` record, sorted by IRI."""
         records = []
-        link_class = ox.NamedNode(str(TKG.WikidataLink))
+        link_class = ox.NamedNode(TKG_NS + "WikidataLink")
         subjects = {
             q.subject.value
             for q in self.store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), link_class, None)
@@ -379,10 +379,10 @@ class LocalGraph:
             records.append(
                 LinkRecord(
                     subject,
-                    (values.get(str(TKG.linkedEntity)) or [None])[0],
-                    (values.get(str(TKG.linkedItem)) or [None])[0],
-                    (values.get(str(TKG.method)) or [None])[0],
-                    tuple(sorted(values.get(str(TKG.evidenceUrl), []))),
+                    (values.get(TKG_NS + "linkedEntity") or [None])[0],
+                    (values.get(TKG_NS + "linkedItem") or [None])[0],
+                    (values.get(TKG_NS + "method") or [None])[0],
+                    tuple(sorted(values.get(TKG_NS + "evidenceUrl", []))),
                 )
             )
         return records
@@ -390,7 +390,7 @@ class LocalGraph:
     def rejections(self) -> list[Rejection]:
         """Return every ``tkg:RejectedWikidataLink`` record, sorted by IRI."""
         records = []
-        record_class = ox.NamedNode(str(TKG.RejectedWikidataLink))
+        record_class = ox.NamedNode(TKG_NS + "RejectedWikidataLink")
         subjects = {
             q.subject.value
             for q in self.store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), record_class, None)
@@ -401,16 +401,16 @@ class LocalGraph:
             for quad in self.store.quads_for_pattern(ox.NamedNode(subject), None, None, None):
                 values[quad.predicate.value].append(quad.object)
             reasons = sorted(
-                values.get(str(TKG.rejectionReason), []),
+                values.get(TKG_NS + "rejectionReason", []),
                 key=lambda t: (getattr(t, "language", "") or "") != "en",
             )
             records.append(
                 Rejection(
                     subject,
-                    next((t.value for t in values.get(str(TKG.rejectedEntity), [])), None),
-                    next((t.value for t in values.get(str(TKG.rejectedItem), [])), None),
+                    next((t.value for t in values.get(TKG_NS + "rejectedEntity", [])), None),
+                    next((t.value for t in values.get(TKG_NS + "rejectedItem", [])), None),
                     reasons[0].value if reasons else "",
-                    tuple(sorted(t.value for t in values.get(str(TKG.evidenceUrl), []))),
+                    tuple(sorted(t.value for t in values.get(TKG_NS + "evidenceUrl", []))),
                 )
             )
         return records
@@ -418,7 +418,7 @@ class LocalGraph:
     def wikidata_properties(self) -> dict[str, str]:
         """Return ``{treatykg property IRI: wdt:P… IRI}`` from the ontology's annotations."""
         mapping = {}
-        for quad in self._objects(str(TKG.wikidataProperty)):
+        for quad in self._objects(TKG_NS + "wikidataProperty"):
             if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.NamedNode):
                 mapping[quad.subject.value] = quad.object.value
         return dict(sorted(mapping.items()))
@@ -486,14 +486,14 @@ class NewLink:
     def turtle(self, record: str) -> str:
         """Return the Turtle block for this link (full IRIs, so any prefixes will do)."""
         return (
-            f"{iri_ref(self.entity)} <{TKG}wikidataItem> {iri_ref(self.item)} .\n"
-            f"{iri_ref(record)} a <{TKG}WikidataLink> ;\n"
-            f"    <{TKG}linkedEntity> {iri_ref(self.entity)} ;\n"
-            f"    <{TKG}linkedItem> {iri_ref(self.item)} ;\n"
-            f"    <{TKG}evidenceUrl> {iri_ref(self.evidence_url)} ;\n"
-            f"    <{TKG}evidenceQuote> {turtle_string(self.evidence_quote)} ;\n"
-            f"    <{TKG}retrieved> {turtle_string(self.retrieved)}^^<{XSD}date> ;\n"
-            f"    <{TKG}method> {turtle_string(self.method)} .\n"
+            f"{iri_ref(self.entity)} <{TKG_NS}wikidataItem> {iri_ref(self.item)} .\n"
+            f"{iri_ref(record)} a <{TKG_NS}WikidataLink> ;\n"
+            f"    <{TKG_NS}linkedEntity> {iri_ref(self.entity)} ;\n"
+            f"    <{TKG_NS}linkedItem> {iri_ref(self.item)} ;\n"
+            f"    <{TKG_NS}evidenceUrl> {iri_ref(self.evidence_url)} ;\n"
+            f"    <{TKG_NS}evidenceQuote> {turtle_string(self.evidence_quote)} ;\n"
+            f"    <{TKG_NS}retrieved> {turtle_string(self.retrieved)}^^<{XSD}date> ;\n"
+            f"    <{TKG_NS}method> {turtle_string(self.method)} .\n"
         )
 
 

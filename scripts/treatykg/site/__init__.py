@@ -24,11 +24,10 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import pyoxigraph as ox
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from treatykg.errors import InputError, TreatyKGError
 from treatykg.loading import bcp47_case
@@ -45,6 +44,9 @@ from treatykg.site.graphdata import (
     date_value,
     site_path,
 )
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 TREATY = ID + "treaty/treaty-1950"
 """The entity the home page and the neighbourhood picture are about."""
@@ -78,6 +80,10 @@ class Renderer:
     """Turns terms into what templates show, with links relative to the page being written."""
 
     def __init__(self, data: GraphData) -> None:
+        # Imported here: only a build needs jinja2, not the commands that import this package
+        # for DEFAULT_OUT or for its serving module (`treatykg --help`, `treatykg load`).
+        from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
         self.data = data
         self.env = Environment(
             loader=PackageLoader("treatykg.site", "templates"),
@@ -172,6 +178,8 @@ def _capital(text: str) -> str:
 
 def _script_json(data) -> Markup:
     """JSON for a ``<script type="application/ld+json">`` block: no ``</`` can end it early."""
+    from markupsafe import Markup
+
     text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False)
     return Markup(text.replace("</", "<\\/"))
 
