@@ -544,7 +544,12 @@ def test_a_load_is_one_update_and_queries_meanwhile_see_old_or_new_never_staging
     done = threading.Event()
 
     def watch() -> None:
+        # Until the load is done and this client has seen its result: a query begun just before
+        # the update was committed still sees the old graphs, and the load ends soon after.
         while not done.is_set():
+            seen.append(counts(fresh_server))
+        deadline = time.monotonic() + 10
+        while seen[-1:] != [after] and time.monotonic() < deadline:
             seen.append(counts(fresh_server))
 
     watcher = threading.Thread(target=watch)
