@@ -325,7 +325,7 @@ class CompiledShape:
         return self.compiled_queries or any(text for _c, text, _m in self.sparql)
 
 
-@dataclass
+@dataclass(slots=True)
 class RawResult:
     """A validation result as found (terms are rdflib terms; the path an rdflib path node)."""
 

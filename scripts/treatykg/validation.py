@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import io
 import json
 import re
 import shutil
@@ -33,6 +34,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
@@ -47,7 +49,7 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """One SHACL validation result. IRIs are full IRI strings; a blank node is ``[]`` (its
     identifier is random, so showing it would make reports differ from run to run).
@@ -118,7 +120,13 @@ class Report:
 
     def to_text(self) -> str:
         """Return one block per result, then the summary line."""
-        blocks = []
+        out = io.StringIO()
+        self.write_text(out)
+        return out.getvalue()
+
+    def write_text(self, out: TextIO) -> None:
+        """Write :meth:`to_text`'s text to ``out`` a block at a time (a report of a million
+        results is 0.2 GB of text: never made into one string)."""
         for r in self.results:
             lines = [f"{r.severity}: {_display(r.focus_node)}"]
             if r.path_display:
@@ -130,9 +138,8 @@ class Report:
                 component = r.source_constraint_component
                 suffix = f" ({_display(component)})" if component else ""
                 lines.append(f"  shape:   {_display(r.source_shape)}{suffix}")
-            blocks.append("\n".join(lines))
-        blocks.append(self.summary())
-        return "\n\n".join(blocks) + "\n"
+            out.write("\n".join(lines) + "\n\n")
+        out.write(self.summary() + "\n")
 
     def to_turtle(self) -> str:
         """Return the SHACL validation report graph as Turtle."""
@@ -142,6 +149,12 @@ class Report:
 
     def to_json(self) -> str:
         """Return ``{"conforms", "violations", "warnings", "infos", "results": [...]}`` as JSON."""
+        out = io.StringIO()
+        self.write_json(out)
+        return out.getvalue()
+
+    def write_json(self, out: TextIO) -> None:
+        """Write :meth:`to_json`'s text to ``out`` a piece at a time."""
         data = {
             "conforms": self.conforms,
             "violations": self.count("Violation"),
@@ -149,7 +162,9 @@ class Report:
             "infos": self.count("Info"),
             "results": [r.to_dict() for r in self.results],
         }
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(data):
+            out.write(chunk)
+        out.write("\n")
 
 
 def _display(text: str) -> str:
@@ -522,25 +537,38 @@ def _ill_typed_message(literal: Literal) -> str:
 
 
 def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[str]) -> Report:
-    """Turn the fast engine's results into a :class:`Report` (its graph built on demand)."""
+    """Turn the fast engine's results into a :class:`Report` (its graph built on demand).
+
+    Results share their strings where they repeat (a shape's message, path, IRI, severity):
+    with 900,000 results, each made its own took 0.8 GB.
+    """
     results = []
     named = set()
+    shared: dict = {}
+
+    def once(make: Callable, *args, key: object = None):
+        """``make(*args)``, made once for the same arguments (or ``key``)."""
+        key = (make, *args) if key is None else (make, key)
+        value = shared.get(key)
+        if value is None:
+            value = shared[key] = make(*args)
+        return value
+
     for r in raw:
         messages = r.messages
-        preferred = [m for m in messages if not m.language or m.language.lower().startswith("en")]
-        chosen = sorted({" ".join(str(m).split()) for m in (preferred or messages)})
         named.add((r.focus, r.value))
+        path = r.path
         results.append(
             Result(
                 focus_node=_term_str(r.focus) or "",
-                path=_path_str(shapes, r.path),
-                message="; ".join(chosen) or "(no message)",
-                severity=str(r.severity).rsplit("#", 1)[-1],
-                source_shape=_term_str(r.shape),
-                source_constraint_component=_term_str(r.component),
+                path=once(_path_str, shapes, path),
+                message=once(_chosen_message, messages, key=id(messages)),
+                severity=once(_severity_name, r.severity),
+                source_shape=once(_term_str, r.shape),
+                source_constraint_component=once(_term_str, r.component),
                 value=_term_str(r.value),
                 value_display=_term_display(r.value),
-                path_display=None if r.path is None else _path_sparql(shapes, r.path),
+                path_display=None if path is None else once(_path_sparql, shapes, path),
             )
         )
     extra = []
@@ -610,6 +638,17 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
         return graph
 
     return Report(conforms=conforms, results=results, _build_graph=build, engine="oxigraph")
+
+
+def _severity_name(severity: Node) -> str:
+    return str(severity).rsplit("#", 1)[-1]
+
+
+def _chosen_message(messages: list[Literal]) -> str:
+    """The message shown for a result: its English (or untagged) messages, one line each."""
+    preferred = [m for m in messages if not m.language or m.language.lower().startswith("en")]
+    chosen = sorted({" ".join(str(m).split()) for m in (preferred or messages)})
+    return "; ".join(chosen) or "(no message)"
 
 
 def _copy_path(shapes: Graph, graph: Graph, path: Node) -> None:
