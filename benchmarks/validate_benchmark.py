@@ -8,6 +8,12 @@ prints wall time, CPU time and peak memory (the process's maximum resident set) 
 
     python benchmarks/validate_benchmark.py                    # 1x, 10x, 100x, 600x (~1 M), 1000x
     python benchmarks/validate_benchmark.py --copies 1 10 --peers pyshacl jena
+    python benchmarks/validate_benchmark.py --copies 100 440 1000 --peers --disk  # memory
+
+``--disk`` adds a row per size for ``treatykg validate --memory-limit 0``: the data in an
+on-disk store (what data over the memory limit gets) instead of in memory. The load average
+before each run is printed in its row: the machine may be busy, and then wall times say little (CPU
+times and peak memory less so).
 
 Peers: ``pyshacl`` (``treatykg validate --engine pyshacl``; by default only up to 10x, it
 takes minutes beyond), ``jena`` (Apache Jena's ``shacl validate``, when ``java`` and Jena's
@@ -148,6 +154,9 @@ def main() -> None:
     parser.add_argument("--pyshacl-max", type=int, default=10, help="largest copies for pyshacl")
     parser.add_argument("--jena-max", type=int, default=1000, help="largest copies for Jena")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--disk", action="store_true", help="also validate on an on-disk store (--memory-limit 0)"
+    )
     args = parser.parse_args()
     treatykg = [sys.executable, "-m", "treatykg"]
     shapes_dir = loading.shape_files()[0].parent
@@ -166,13 +175,20 @@ def main() -> None:
         f"{rss:.0f} MB peak, exit {code}"
     )
     print()
-    print("| copies | triples | tool | wall s | CPU s | peak MB | exit |")
-    print("|---:|---:|---|---:|---:|---:|---:|")
+    print("| copies | triples | tool | wall s | CPU s | peak MB | exit | load avg |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
     try:
         for copies in args.copies:
             data = workdir / f"graph-x{copies}.nt"
             triples = generate(copies, data)
             rows = [("treatykg validate", [*treatykg, "validate", str(data)])]
+            if args.disk:
+                rows.append(
+                    (
+                        "treatykg validate, on disk",
+                        [*treatykg, "validate", "--memory-limit", "0", str(data)],
+                    )
+                )
             if "pyshacl" in args.peers and copies <= args.pyshacl_max:
                 rows.append(
                     (
@@ -206,10 +222,11 @@ def main() -> None:
                     )
                 )
             for name, command in rows:
+                load = os.getloadavg()[0]  # before the run, which adds its own
                 wall, cpu, rss, code = run(command, args.timeout)
                 shown = "timeout" if code is None else code
                 cells = [copies, f"{triples:,}", name, f"{wall:.1f}", f"{cpu:.1f}", f"{rss:.0f}"]
-                cells.append(shown)
+                cells += [shown, f"{load:.1f}"]
                 print("| " + " | ".join(map(str, cells)) + " |", flush=True)
             data.unlink()
     finally:

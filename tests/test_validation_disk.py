@@ -168,5 +168,5 @@ def test_sizes_and_estimates(tmp_path):
     triples.write_bytes(b"x" * 1_200_000)  # N-Triples: taken as 10,000 triples
     turtle = tmp_path / "data.ttl"
     turtle.write_bytes(b"x" * 1_200_000)  # Turtle, denser: 24,000
-    assert estimated_validation_memory([triples]) == 100 * 2**20 + 800 * 10_000
-    assert estimated_validation_memory([triples, turtle]) == 100 * 2**20 + 800 * 34_000
+    assert estimated_validation_memory([triples]) == 100 * 2**20 + 600 * 10_000
+    assert estimated_validation_memory([triples, turtle]) == 100 * 2**20 + 600 * 34_000

@@ -352,7 +352,7 @@ def _check_with_oxigraph(
 
     def when_loaded(store, parsed) -> None:
         # The store is ready before the literal pass is over: start on the focus graphs.
-        plans.append(compiler.plan(store))
+        plans.append(compiler.plan(store, scratch=directory is not None))
         plans[0].fill(parsed)
 
     compiled = not isinstance(compiler, shacl_sparql.Unsupported)
@@ -363,7 +363,7 @@ def _check_with_oxigraph(
     try:
         if not compiled:
             raise compiler
-        plan = plans[0] if plans else compiler.plan(store)
+        plan = plans[0] if plans else compiler.plan(store, scratch=directory is not None)
         raw = plan.check(notes, reporter.checked)
     except shacl_sparql.Unsupported as error:
         reporter.done()
