@@ -11,7 +11,7 @@ prints wall time, CPU time and peak memory (the process's maximum resident set) 
     python benchmarks/validate_benchmark.py --copies 100 440 1000 --peers --disk  # memory
 
 ``--violations N ...`` also validates N bare persons (``<…/id/person/pN> a tkg:Person``, nothing
-else: three violations each), to measure what a report of many results takes.
+else: three violations each), to measure what a report of many results takes in each format.
 
 ``--disk`` adds a row per size for ``treatykg validate --memory-limit 0``: the data in an
 on-disk store (what data over the memory limit gets) instead of in memory. The load average
@@ -254,7 +254,7 @@ def _violations(treatykg: list[str], workdir: Path, sizes: list[int], timeout: f
         with data.open("w", encoding="utf-8") as out:
             for i in range(size):
                 out.write(f"<{ID}person/p{i}> {kind} {person} .\n")
-        for fmt in ("text", "json"):
+        for fmt in ("text", "json", "turtle"):
             load = os.getloadavg()[0]
             report = workdir / "report.out"
             command = [*treatykg, "validate", "--format", fmt, str(data)]
@@ -272,6 +272,8 @@ def _count_results(report: Path, fmt: str) -> int:
     with report.open(encoding="utf-8") as text:
         if fmt == "json":
             return sum(1 for line in text if line.startswith('      "focus_node"'))
+        if fmt == "turtle":
+            return sum(1 for line in text if line.startswith("_:report sh:result "))
         return sum(1 for line in text if line.startswith(("Violation: ", "Warning: ", "Info: ")))
 
 

@@ -74,5 +74,5 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "json":
         report.write_json(sys.stdout)
     else:
-        print(report.to_turtle(), end="")
+        report.write_turtle(sys.stdout)
     return 0 if report.conforms else 1
