@@ -617,11 +617,11 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
     results = sorted(results, key=Result.sort_key)
     conforms = not any(r.severity == "Violation" for r in results)
 
-    order = sorted(range(len(raw)), key=lambda i: results_by_raw[i].sort_key())
     paths = {r.path for r in raw if isinstance(r.path, BNode)}
 
     def result_pairs() -> Iterator[list[tuple[Node, Node]]]:
         """Each result's (predicate, object) pairs, in the report's order."""
+        order = sorted(range(len(raw)), key=lambda i: results_by_raw[i].sort_key())
         for i in order:
             r = raw[i]
             pairs = [
