@@ -325,7 +325,14 @@ def validate(
         estimate = memory_budget.estimated_validation_memory(files)
         directory = None
         if estimate > limit:
-            directory = tempfiles.private_dir("validate")
+            try:
+                directory = tempfiles.private_dir("validate")
+            except OSError as error:
+                raise InputError(
+                    "the data needs an on-disk store (over the memory limit), but no temporary "
+                    f"folder could be made for it: {error.strerror or error} "
+                    "(set TMPDIR to a writable folder, or raise --memory-limit)"
+                ) from None
             reporter.where = "the on-disk store"
             if say is not None:
                 say(
