@@ -8,6 +8,15 @@ prints wall time, CPU time and peak memory (the process's maximum resident set) 
 
     python benchmarks/validate_benchmark.py                    # 1x, 10x, 100x, 600x (~1 M), 1000x
     python benchmarks/validate_benchmark.py --copies 1 10 --peers pyshacl jena
+    python benchmarks/validate_benchmark.py --copies 100 440 1000 --peers --disk  # memory
+
+``--violations N ...`` also validates N bare persons (``<…/id/person/pN> a tkg:Person``, nothing
+else: three violations each), to measure what a report of many results takes in each format.
+
+``--disk`` adds a row per size for ``treatykg validate --memory-limit 0``: the data in an
+on-disk store (what data over the memory limit gets) instead of in memory. The load average
+before each run is printed in its row: the machine may be busy, and then wall times say little (CPU
+times and peak memory less so).
 
 Peers: ``pyshacl`` (``treatykg validate --engine pyshacl``; by default only up to 10x, it
 takes minutes beyond), ``jena`` (Apache Jena's ``shacl validate``, when ``java`` and Jena's
@@ -110,10 +119,12 @@ def _nt(quad: ox.Quad) -> str:
     return f"{quad.subject} {quad.predicate} {quad.object} .\n"
 
 
-def run(command: list[str], timeout: float) -> tuple[float, float, float, int | None]:
+def run(
+    command: list[str], timeout: float, stdout=subprocess.DEVNULL
+) -> tuple[float, float, float, int | None]:
     """Run a command; return (wall seconds, CPU seconds, peak RSS in MB, exit code)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.DEVNULL)
     deadline = start + timeout
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -148,6 +159,12 @@ def main() -> None:
     parser.add_argument("--pyshacl-max", type=int, default=10, help="largest copies for pyshacl")
     parser.add_argument("--jena-max", type=int, default=1000, help="largest copies for Jena")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--disk", action="store_true", help="also validate on an on-disk store (--memory-limit 0)"
+    )
+    parser.add_argument(
+        "--violations", type=int, nargs="*", default=[], help="bare persons to validate"
+    )
     args = parser.parse_args()
     treatykg = [sys.executable, "-m", "treatykg"]
     shapes_dir = loading.shape_files()[0].parent
@@ -166,13 +183,20 @@ def main() -> None:
         f"{rss:.0f} MB peak, exit {code}"
     )
     print()
-    print("| copies | triples | tool | wall s | CPU s | peak MB | exit |")
-    print("|---:|---:|---|---:|---:|---:|---:|")
+    print("| copies | triples | tool | wall s | CPU s | peak MB | exit | load avg |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
     try:
         for copies in args.copies:
             data = workdir / f"graph-x{copies}.nt"
             triples = generate(copies, data)
             rows = [("treatykg validate", [*treatykg, "validate", str(data)])]
+            if args.disk:
+                rows.append(
+                    (
+                        "treatykg validate, on disk",
+                        [*treatykg, "validate", "--memory-limit", "0", str(data)],
+                    )
+                )
             if "pyshacl" in args.peers and copies <= args.pyshacl_max:
                 rows.append(
                     (
@@ -206,14 +230,51 @@ def main() -> None:
                     )
                 )
             for name, command in rows:
+                load = os.getloadavg()[0]  # before the run, which adds its own
                 wall, cpu, rss, code = run(command, args.timeout)
                 shown = "timeout" if code is None else code
                 cells = [copies, f"{triples:,}", name, f"{wall:.1f}", f"{cpu:.1f}", f"{rss:.0f}"]
-                cells.append(shown)
+                cells += [shown, f"{load:.1f}"]
                 print("| " + " | ".join(map(str, cells)) + " |", flush=True)
             data.unlink()
+        if args.violations:
+            _violations(treatykg, workdir, args.violations, args.timeout)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _violations(treatykg: list[str], workdir: Path, sizes: list[int], timeout: float) -> None:
+    print()
+    print("| persons | results | format | wall s | CPU s | peak MB | exit | load avg |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    person = "<https://w3id.org/treatykg/ontology#Person>"
+    kind = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    for size in sizes:
+        data = workdir / f"persons-{size}.nt"
+        with data.open("w", encoding="utf-8") as out:
+            for i in range(size):
+                out.write(f"<{ID}person/p{i}> {kind} {person} .\n")
+        for fmt in ("text", "json", "turtle"):
+            load = os.getloadavg()[0]
+            report = workdir / "report.out"
+            command = [*treatykg, "validate", "--format", fmt, str(data)]
+            with report.open("w") as sink:
+                wall, cpu, rss, code = run(command, timeout, stdout=sink)
+            results = _count_results(report, fmt)
+            cells = [f"{size:,}", f"{results:,}", fmt, f"{wall:.1f}", f"{cpu:.1f}", f"{rss:.0f}"]
+            cells += [code, f"{load:.1f}"]
+            print("| " + " | ".join(map(str, cells)) + " |", flush=True)
+            report.unlink()
+        data.unlink()
+
+
+def _count_results(report: Path, fmt: str) -> int:
+    with report.open(encoding="utf-8") as text:
+        if fmt == "json":
+            return sum(1 for line in text if line.startswith('      "focus_node"'))
+        if fmt == "turtle":
+            return sum(1 for line in text if line.startswith("_:report sh:result "))
+        return sum(1 for line in text if line.startswith(("Violation: ", "Warning: ", "Info: ")))
 
 
 def _pipeline(treatykg: list[str], timeout: float) -> tuple[float, float, float, int | None]:

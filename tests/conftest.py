@@ -19,6 +19,29 @@ from treatykg.loading import count_triples
 from treatykg.remote_store import RemoteStore
 from treatykg.server import OxigraphServer
 
+# --- the order of the files --------------------------------------------------------------------
+
+LONGEST_FIRST = [
+    "test_reliability.py",
+    "test_engines.py",
+    "test_store.py",
+    "test_reasoning.py",
+    "test_jena.py",
+    "test_site.py",
+    "test_shapes.py",
+    "test_queries.py",
+    "test_wikidata.py",
+    "test_query_cli.py",
+]
+"""The files that take longest (10-55 s each on 2 busy cores), longest first; the others follow
+in pytest's order. With ``--dist loadfile`` (pyproject.toml) a worker runs a whole file and then
+takes the next one: a long file taken last would leave the other workers idle until it ends."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
+
 
 @pytest.fixture(scope="session")
 def oxigraph_server() -> Iterator[OxigraphServer]:

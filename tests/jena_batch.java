@@ -24,7 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.jena.graph.Graph;
 import org.apache.jena.query.Dataset;
@@ -81,9 +83,16 @@ public class JenaBatch {
         }
     }
 
+    // Each file is parsed once: the ontology's files are in every fixture's validation.
+    static final Map<String, Graph> PARSED = new HashMap<>();
+
     static Graph merged(List<String> files) {
         Graph graph = GraphFactory.createDefaultGraph();
-        for (String file : files) RDFDataMgr.read(graph, file);
+        for (String file : files) {
+            Graph parsed = PARSED.computeIfAbsent(file, RDFDataMgr::loadGraph);
+            parsed.find().forEachRemaining(graph::add);
+            graph.getPrefixMapping().setNsPrefixes(parsed.getPrefixMapping());
+        }
         return graph;
     }
 

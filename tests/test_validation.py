@@ -7,10 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from treatykg.cli import main
 from treatykg.errors import InputError
 from treatykg.validation import validate
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 SHAPES = """\
 @prefix sh: <http://www.w3.org/ns/shacl#> .
@@ -276,3 +280,22 @@ def test_the_command_says_when_it_falls_back_to_pyshacl(tmp_path, capsys, monkey
         "checked with pyshacl\n"
     )
     assert captured.out.endswith("violations, 1 warnings\n")
+
+
+@pytest.mark.parametrize(
+    "files, owl_rl",
+    [
+        (None, False),  # a complex result path (an alternative path's blank nodes)
+        ([FIXTURES / "shapes" / "DateShape-date--ill-formed-date.ttl"], False),  # ill-typed
+        ([FIXTURES / "owl-rl" / "prp-irp--a-treaty-replacing-itself.ttl"], True),
+        ([FIXTURES / "shapes" / "ClaimShape-onePreferred--two-preferred-dates.ttl"], False),
+    ],
+    ids=["project", "ill-typed", "owl-rl", "sparql"],
+)
+def test_the_turtle_report_written_a_result_at_a_time_is_the_report_graph(files, owl_rl):
+    report = validate(files, owl_rl=owl_rl)
+    written = report.to_turtle()  # before .graph: the graph, once built, is what is written
+    assert report._graph is None
+    parsed = Graph().parse(data=written, format="turtle")
+    assert isomorphic(parsed, report.graph)
+    assert len(parsed) == len(report.graph) > 10

@@ -168,5 +168,15 @@ def test_sizes_and_estimates(tmp_path):
     triples.write_bytes(b"x" * 1_200_000)  # N-Triples: taken as 10,000 triples
     turtle = tmp_path / "data.ttl"
     turtle.write_bytes(b"x" * 1_200_000)  # Turtle, denser: 24,000
-    assert estimated_validation_memory([triples]) == 100 * 2**20 + 800 * 10_000
-    assert estimated_validation_memory([triples, turtle]) == 100 * 2**20 + 800 * 34_000
+    assert estimated_validation_memory([triples]) == 100 * 2**20 + 600 * 10_000
+    assert estimated_validation_memory([triples, turtle]) == 100 * 2**20 + 600 * 34_000
+
+
+def test_no_temporary_folder_for_the_store_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    assert main(["validate", "--memory-limit", "0", str(VALID_FIXTURE)]) == 2
+    assert capsys.readouterr().err == (
+        "treatykg: error: the data needs an on-disk store (over the memory limit), but no "
+        "temporary folder could be made for it: No such file or directory (set TMPDIR to a "
+        "writable folder, or raise --memory-limit)\n"
+    )

@@ -8,9 +8,9 @@ command starts (:func:`default_memory_limit`).
 
 The estimate is the input's size in bytes turned into triples by a typical size per triple for
 its format (dense files hold more triples per byte, so the sizes are on the small side), times
-the peak memory per triple measured with ``benchmarks/validate_benchmark.py`` (738-820 MB for
-1.0M triples, 1.7 GB for 2.3M: about 750 bytes a triple, 800 kept here), plus the process's own
-(about 100 MB with its libraries and the shapes).
+the peak memory per triple measured with ``benchmarks/validate_benchmark.py`` (574 MB for 1.0M
+triples, 1,177 MB for 2.3M: about 475 bytes a triple; 600 kept here, for a margin), plus the
+process's own (about 100 MB with its libraries and the shapes).
 
 >>> parse_size("2G"), parse_size("1.5 GB"), parse_size("500M"), parse_size("0")
 (2147483648, 1610612736, 524288000, 0)
@@ -27,8 +27,8 @@ from pathlib import Path
 
 from treatykg.errors import InputError
 
-MEMORY_PER_TRIPLE = 800
-"""Peak bytes per triple of a validation on an in-memory store (measured: about 750)."""
+MEMORY_PER_TRIPLE = 600
+"""Peak bytes per triple of a validation on an in-memory store (measured: about 475)."""
 
 BASE_MEMORY = 100 * 2**20
 """The process's own memory: Python, rdflib, pyoxigraph and the compiled shapes."""

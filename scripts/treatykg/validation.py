@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import functools
 import gc
+import io
 import json
 import re
 import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
@@ -47,7 +49,7 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """One SHACL validation result. IRIs are full IRI strings; a blank node is ``[]`` (its
     identifier is random, so showing it would make reports differ from run to run).
@@ -94,6 +96,7 @@ class Report:
     results: list[Result]
     _graph: Graph | None = field(default=None, repr=False)
     _build_graph: Callable[[], Graph] | None = field(default=None, repr=False, compare=False)
+    _write_turtle: Callable[[TextIO], None] | None = field(default=None, repr=False, compare=False)
     engine: str = "pyshacl"
     """The engine that produced the report: ``oxigraph`` or ``pyshacl``."""
     note: str | None = None
@@ -118,7 +121,13 @@ class Report:
 
     def to_text(self) -> str:
         """Return one block per result, then the summary line."""
-        blocks = []
+        out = io.StringIO()
+        self.write_text(out)
+        return out.getvalue()
+
+    def write_text(self, out: TextIO) -> None:
+        """Write :meth:`to_text`'s text to ``out`` a block at a time (a report of a million
+        results is 0.2 GB of text: never made into one string)."""
         for r in self.results:
             lines = [f"{r.severity}: {_display(r.focus_node)}"]
             if r.path_display:
@@ -130,18 +139,33 @@ class Report:
                 component = r.source_constraint_component
                 suffix = f" ({_display(component)})" if component else ""
                 lines.append(f"  shape:   {_display(r.source_shape)}{suffix}")
-            blocks.append("\n".join(lines))
-        blocks.append(self.summary())
-        return "\n\n".join(blocks) + "\n"
+            out.write("\n".join(lines) + "\n\n")
+        out.write(self.summary() + "\n")
 
     def to_turtle(self) -> str:
         """Return the SHACL validation report graph as Turtle."""
+        out = io.StringIO()
+        self.write_turtle(out)
+        return out.getvalue()
+
+    def write_turtle(self, out: TextIO) -> None:
+        """Write the report graph as Turtle to ``out``: the fast engine's a result at a time,
+        without building the graph (with rdflib, 300,000 results took 2.8 GB)."""
+        if self._graph is None and self._write_turtle is not None:
+            self._write_turtle(out)
+            return
         for prefix, namespace in PREFIXES.items():
             self.graph.bind(prefix, namespace, override=True, replace=True)
-        return self.graph.serialize(format="turtle")
+        out.write(self.graph.serialize(format="turtle"))
 
     def to_json(self) -> str:
         """Return ``{"conforms", "violations", "warnings", "infos", "results": [...]}`` as JSON."""
+        out = io.StringIO()
+        self.write_json(out)
+        return out.getvalue()
+
+    def write_json(self, out: TextIO) -> None:
+        """Write :meth:`to_json`'s text to ``out`` a piece at a time."""
         data = {
             "conforms": self.conforms,
             "violations": self.count("Violation"),
@@ -149,7 +173,9 @@ class Report:
             "infos": self.count("Info"),
             "results": [r.to_dict() for r in self.results],
         }
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(data):
+            out.write(chunk)
+        out.write("\n")
 
 
 def _display(text: str) -> str:
@@ -299,7 +325,14 @@ def validate(
         estimate = memory_budget.estimated_validation_memory(files)
         directory = None
         if estimate > limit:
-            directory = tempfiles.private_dir("validate")
+            try:
+                directory = tempfiles.private_dir("validate")
+            except OSError as error:
+                raise InputError(
+                    "the data needs an on-disk store (over the memory limit), but no temporary "
+                    f"folder could be made for it: {error.strerror or error} "
+                    "(set TMPDIR to a writable folder, or raise --memory-limit)"
+                ) from None
             reporter.where = "the on-disk store"
             if say is not None:
                 say(
@@ -352,7 +385,7 @@ def _check_with_oxigraph(
 
     def when_loaded(store, parsed) -> None:
         # The store is ready before the literal pass is over: start on the focus graphs.
-        plans.append(compiler.plan(store))
+        plans.append(compiler.plan(store, scratch=directory is not None))
         plans[0].fill(parsed)
 
     compiled = not isinstance(compiler, shacl_sparql.Unsupported)
@@ -363,7 +396,7 @@ def _check_with_oxigraph(
     try:
         if not compiled:
             raise compiler
-        plan = plans[0] if plans else compiler.plan(store)
+        plan = plans[0] if plans else compiler.plan(store, scratch=directory is not None)
         raw = plan.check(notes, reporter.checked)
     except shacl_sparql.Unsupported as error:
         reporter.done()
@@ -522,25 +555,38 @@ def _ill_typed_message(literal: Literal) -> str:
 
 
 def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[str]) -> Report:
-    """Turn the fast engine's results into a :class:`Report` (its graph built on demand)."""
+    """Turn the fast engine's results into a :class:`Report` (its graph built on demand).
+
+    Results share their strings where they repeat (a shape's message, path, IRI, severity):
+    with 900,000 results, each made its own took 0.8 GB.
+    """
     results = []
     named = set()
+    shared: dict = {}
+
+    def once(make: Callable, *args, key: object = None):
+        """``make(*args)``, made once for the same arguments (or ``key``)."""
+        key = (make, *args) if key is None else (make, key)
+        value = shared.get(key)
+        if value is None:
+            value = shared[key] = make(*args)
+        return value
+
     for r in raw:
         messages = r.messages
-        preferred = [m for m in messages if not m.language or m.language.lower().startswith("en")]
-        chosen = sorted({" ".join(str(m).split()) for m in (preferred or messages)})
         named.add((r.focus, r.value))
+        path = r.path
         results.append(
             Result(
                 focus_node=_term_str(r.focus) or "",
-                path=_path_str(shapes, r.path),
-                message="; ".join(chosen) or "(no message)",
-                severity=str(r.severity).rsplit("#", 1)[-1],
-                source_shape=_term_str(r.shape),
-                source_constraint_component=_term_str(r.component),
+                path=once(_path_str, shapes, path),
+                message=once(_chosen_message, messages, key=id(messages)),
+                severity=once(_severity_name, r.severity),
+                source_shape=once(_term_str, r.shape),
+                source_constraint_component=once(_term_str, r.component),
                 value=_term_str(r.value),
                 value_display=_term_display(r.value),
-                path_display=None if r.path is None else _path_sparql(shapes, r.path),
+                path_display=None if path is None else once(_path_sparql, shapes, path),
             )
         )
     extra = []
@@ -574,42 +620,97 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
                 value=None,
             )
         )
-    results.sort(key=Result.sort_key)
+    results_by_raw = results[: len(raw)]
+    results = sorted(results, key=Result.sort_key)
     conforms = not any(r.severity == "Violation" for r in results)
+
+    paths = {r.path for r in raw if isinstance(r.path, BNode)}
+
+    def result_pairs() -> Iterator[list[tuple[Node, Node]]]:
+        """Each result's (predicate, object) pairs, in the report's order."""
+        order = sorted(range(len(raw)), key=lambda i: results_by_raw[i].sort_key())
+        for i in order:
+            r = raw[i]
+            pairs = [
+                (RDF.type, SH.ValidationResult),
+                (SH.resultSeverity, r.severity),
+                (SH.sourceConstraintComponent, r.component),
+            ]
+            if r.shape is not None:
+                pairs.append((SH.sourceShape, r.shape))
+            pairs.append((SH.focusNode, r.focus))
+            if r.value is not None:
+                pairs.append((SH.value, r.value))
+            if r.path is not None:
+                pairs.append((SH.resultPath, r.path))
+            if r.source_constraint is not None:
+                pairs.append((SH.sourceConstraint, r.source_constraint))
+            pairs += [(SH.resultMessage, message) for message in r.messages]
+            yield pairs
+        for subject, predicate, literal in extra:
+            yield _ill_typed_result(subject, predicate, literal)
+        for message in inconsistencies:
+            yield _inconsistency_result(message)
 
     def build() -> Graph:
         graph = Graph()
         report = BNode()
         graph.add((report, RDF.type, SH.ValidationReport))
         graph.add((report, SH.conforms, Literal(conforms)))
-        for r in raw:
+        for pairs in result_pairs():
             node = BNode()
             graph.add((report, SH.result, node))
-            graph.add((node, RDF.type, SH.ValidationResult))
-            graph.add((node, SH.resultSeverity, r.severity))
-            graph.add((node, SH.sourceConstraintComponent, r.component))
-            if r.shape is not None:
-                graph.add((node, SH.sourceShape, r.shape))
-            graph.add((node, SH.focusNode, r.focus))
-            if r.value is not None:
-                graph.add((node, SH.value, r.value))
-            if r.path is not None:
-                graph.add((node, SH.resultPath, r.path))
-                _copy_path(shapes, graph, r.path)
-            if r.source_constraint is not None:
-                graph.add((node, SH.sourceConstraint, r.source_constraint))
-            for message in r.messages:
-                graph.add((node, SH.resultMessage, message))
-        for subject, predicate, literal in extra:
-            node = BNode()
-            graph.add((report, SH.result, node))
-            for p, o in _ill_typed_result(subject, predicate, literal):
+            for p, o in pairs:
                 graph.add((node, p, o))
-        for message in inconsistencies:
-            _add_inconsistency(graph, message)
+        for path in paths:
+            _copy_path(shapes, graph, path)
         return graph
 
-    return Report(conforms=conforms, results=results, _build_graph=build, engine="oxigraph")
+    def write(out: TextIO) -> None:
+        for prefix, namespace in PREFIXES.items():
+            out.write(f"@prefix {prefix}: <{namespace}> .\n")
+        out.write(
+            "\n_:report a sh:ValidationReport ;\n"
+            f"    sh:conforms {'true' if conforms else 'false'} .\n"
+        )
+        for pairs in result_pairs():
+            body = " ;\n        ".join(f"{_turtle(p)} {_turtle(o)}" for p, o in pairs)
+            out.write(f"\n_:report sh:result [\n        {body}\n    ] .\n")
+        if paths:  # complex result paths: their blank-node structure, from the shapes
+            structure = Graph()
+            for path in paths:
+                _copy_path(shapes, structure, path)
+            out.write("\n")
+            for s, p, o in sorted(structure):
+                out.write(f"{_turtle(s)} {_turtle(p)} {_turtle(o)} .\n")
+
+    return Report(
+        conforms=conforms,
+        results=results,
+        _build_graph=build,
+        _write_turtle=write,
+        engine="oxigraph",
+    )
+
+
+def _turtle(term: Node) -> str:
+    """A term in Turtle: a prefixed name where it is a plain ASCII one, else in full."""
+    if isinstance(term, URIRef):
+        name = prefixed_name(str(term))
+        if not name.startswith("<") and name.isascii():
+            return name
+    return term.n3()
+
+
+def _severity_name(severity: Node) -> str:
+    return str(severity).rsplit("#", 1)[-1]
+
+
+def _chosen_message(messages: list[Literal]) -> str:
+    """The message shown for a result: its English (or untagged) messages, one line each."""
+    preferred = [m for m in messages if not m.language or m.language.lower().startswith("en")]
+    chosen = sorted({" ".join(str(m).split()) for m in (preferred or messages)})
+    return "; ".join(chosen) or "(no message)"
 
 
 def _copy_path(shapes: Graph, graph: Graph, path: Node) -> None:
@@ -627,19 +728,26 @@ OWL_RL_CONSISTENCY = TKG.OwlRlConsistency
 _LAST_IRI = re.compile(r"(https?://[^\s<>\"]+)\s*$")
 
 
-def _add_inconsistency(report_graph: Graph, message: str) -> None:
-    """Add an OWL 2 RL inconsistency to a SHACL report graph as a violation result.
+def _inconsistency_result(message: str) -> list[tuple[Node, Node]]:
+    """The (predicate, object) pairs of an OWL 2 RL inconsistency's result: a violation whose
+    focus node is the IRI the message ends with (owlrl names the offending individual last),
+    or none if it has none."""
+    pairs = [
+        (RDF.type, SH.ValidationResult),
+        (SH.resultSeverity, SH.Violation),
+        (SH.sourceConstraintComponent, OWL_RL_CONSISTENCY),
+        (SH.resultMessage, Literal(f"OWL 2 RL: {message}")),
+    ]
+    match = _LAST_IRI.search(message)
+    if match:
+        pairs.append((SH.focusNode, URIRef(match.group(1))))
+    return pairs
 
-    Its focus node is the IRI the message ends with (owlrl names the offending individual
-    last), or the message has none.
-    """
+
+def _add_inconsistency(report_graph: Graph, message: str) -> None:
+    """Add an OWL 2 RL inconsistency to a SHACL report graph as a violation result."""
     report = report_graph.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
     result = BNode()
     report_graph.add((report, SH.result, result))
-    report_graph.add((result, RDF.type, SH.ValidationResult))
-    report_graph.add((result, SH.resultSeverity, SH.Violation))
-    report_graph.add((result, SH.sourceConstraintComponent, OWL_RL_CONSISTENCY))
-    report_graph.add((result, SH.resultMessage, Literal(f"OWL 2 RL: {message}")))
-    match = _LAST_IRI.search(message)
-    if match:
-        report_graph.add((result, SH.focusNode, URIRef(match.group(1))))
+    for p, o in _inconsistency_result(message):
+        report_graph.add((result, p, o))
