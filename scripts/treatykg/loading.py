@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -227,31 +227,9 @@ def load_validation_store(
     loader.start()
     checker = LiteralChecker()
     counts: dict[Path, int] = {}
-    total = 0
     try:
-        for path, rdf_format in zip(paths, formats, strict=True):
-            count = 0
-            try:
-                for quad in ox.parse(
-                    path=path,
-                    format=rdf_format,
-                    rename_blank_nodes=True,
-                    without_named_graphs=True,
-                ):
-                    obj = quad.object
-                    if type(obj) is ox.Literal and obj.language is None:
-                        checker.add(quad, obj)
-                    count += 1
-                    if progress is not None and count % 100_000 == 0:
-                        progress(total + count, path)
-            except SyntaxError as error:
-                raise _parse_error(path, error) from None
-            except OSError as error:
-                raise InputError(f"{path}: {error.strerror or error}") from None
-            total += count
-            counts[path] = count
-            if progress is not None:
-                progress(total, path)
+        for _quad in _streamed(paths, formats, checker, counts, progress):
+            pass
         checker.flush()
     finally:
         parsed.set()
@@ -277,8 +255,29 @@ def _load_on_disk(
 
     checker = LiteralChecker()
     counts: dict[Path, int] = {}
-    total = 0
     chunk: list[ox.Quad] = []
+    for quad in _streamed(paths, formats, checker, counts, progress):
+        chunk.append(quad)
+        if len(chunk) >= DISK_CHUNK:
+            _write_chunk(store, chunk)
+            chunk = []
+    _write_chunk(store, chunk)
+    checker.flush()
+    return store, checker.notes, counts
+
+
+def _streamed(
+    paths: list[Path],
+    formats: list[ox.RdfFormat],
+    checker: object,
+    counts: dict[Path, int],
+    progress: Callable[[int, Path], None] | None,
+) -> Iterator[ox.Quad]:
+    """Parse the files strictly, one after the other, and yield their triples; each typed
+    literal goes to ``checker`` (a LiteralChecker), each file's triple count into ``counts``,
+    ``progress(triples so far, file)`` every 100,000 triples. Syntax and file errors raise
+    :class:`ParseError`/:class:`InputError`."""
+    total = 0
     for path, rdf_format in zip(paths, formats, strict=True):
         count = 0
         try:
@@ -291,13 +290,10 @@ def _load_on_disk(
                 obj = quad.object
                 if type(obj) is ox.Literal and obj.language is None:
                     checker.add(quad, obj)
-                chunk.append(quad)
                 count += 1
-                if len(chunk) >= DISK_CHUNK:
-                    _write_chunk(store, chunk)
-                    chunk = []
                 if progress is not None and count % 100_000 == 0:
                     progress(total + count, path)
+                yield quad
         except SyntaxError as error:
             raise _parse_error(path, error) from None
         except OSError as error:
@@ -306,9 +302,6 @@ def _load_on_disk(
         counts[path] = count
         if progress is not None:
             progress(total, path)
-    _write_chunk(store, chunk)
-    checker.flush()
-    return store, checker.notes, counts
 
 
 def _write_chunk(store: ox.Store, chunk: list[ox.Quad]) -> None:
