@@ -10,14 +10,34 @@ any proxy the environment names.
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from treatykg.loading import count_triples
 from treatykg.remote_store import RemoteStore
 from treatykg.server import OxigraphServer
+
+# --- a temporary folder of each test process ---------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each test process (each xdist worker) a temporary folder of its own, for itself and
+    the commands it starts. treatykg removes the temporary files that a killed treatykg process
+    left behind, and says so: tests that kill a process on purpose would otherwise make a
+    command started by another worker print that line first."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    folder = Path(tempfile.gettempdir()) / f"treatykg-tests-{os.getpid()}-{worker}"
+    folder.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
 
 # --- the order of the files --------------------------------------------------------------------
 
