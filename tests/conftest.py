@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import signal
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +38,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = str(folder)
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    # A test run started in the background by a shell script inherits SIGINT ignored, and so
+    # would the commands the tests interrupt with it (Ctrl-C tests); a handler of Python's own
+    # is reset to the default in every process started from here.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- the order of the files --------------------------------------------------------------------
