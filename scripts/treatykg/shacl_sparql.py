@@ -44,7 +44,7 @@ import itertools
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableSequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -887,12 +887,15 @@ class Plan:
         notes: LiteralNotes,
         progress: Callable[[int, int], None] | None = None,
         workers: int | None = None,
-    ) -> list[RawResult]:
-        """Run the queries; return the results (unsorted). The focus graphs are removed."""
+        results: MutableSequence[RawResult] | None = None,
+    ) -> MutableSequence[RawResult]:
+        """Run the queries; return the results (unsorted): ``results`` (any object with
+        ``extend``, called on one thread at a time), extended, or a new list. The focus graphs
+        are removed."""
         total = sum(len(jobs) for _graph, _target, jobs in self.groups)
         workers = workers or min(4, os.cpu_count() or 1)
         done = 0
-        results: list[RawResult] = []
+        results = [] if results is None else results
         lock = threading.Lock()
 
         def check_group(group: tuple[str | None, str, list]) -> None:

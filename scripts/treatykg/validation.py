@@ -397,7 +397,9 @@ def _check_with_oxigraph(
         if not compiled:
             raise compiler
         plan = plans[0] if plans else compiler.plan(store, scratch=directory is not None)
-        raw = plan.check(notes, reporter.checked)
+        # Small data: one thread (two threads' hand-overs cost more than they save there).
+        workers = 1 if sum(counts.values()) < SMALL_DATA else None
+        raw = plan.check(notes, reporter.checked, workers)
     except shacl_sparql.Unsupported as error:
         reporter.done()
         return f"the shapes use {error}, which the oxigraph engine does not compile"
@@ -406,6 +408,10 @@ def _check_with_oxigraph(
         for s, p, o in shacl_sparql.ill_typed_results(notes)
     ]
     return raw, shapes, ill
+
+
+SMALL_DATA = 20_000
+"""Data of fewer triples is checked on one thread: 31 ms a shape fixture against 40 ms on two."""
 
 
 def _remove_folder(directory: Path) -> None:
