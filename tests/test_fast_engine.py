@@ -57,6 +57,7 @@ class RecordingStore:
         self.store = store
         self.queries: list[str] = []
         self.updates: list[str] = []
+        self.written: list[list[ox.Quad]] = []
 
     def query(self, text: str):
         self.queries.append(text)
@@ -65,6 +66,10 @@ class RecordingStore:
     def update(self, text: str) -> None:
         self.updates.append(text)
         self.store.update(text)
+
+    def bulk_extend(self, quads) -> None:
+        self.written.append(list(quads))
+        self.store.bulk_extend(self.written[-1])
 
 
 def _store() -> ox.Store:
@@ -110,6 +115,32 @@ def test_the_focus_nodes_of_a_shape_are_found_once_and_the_store_is_left_as_it_w
     assert list(store.named_graphs()) == []
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 100_000])
+def test_on_a_scratch_store_the_focus_nodes_are_written_in_chunks(chunk, monkeypatch):
+    # A scratch (on-disk) store: one query reads the focus nodes, which are written into
+    # focus graphs of at most FOCUS_CHUNK nodes; each compiled query runs once per graph.
+    monkeypatch.setattr(shacl_sparql, "FOCUS_CHUNK", chunk)
+    recording = RecordingStore(_store())
+    found = []
+    # A SPARQL-based constraint keeps the target and runs once, whatever the focus graphs.
+    sparql = 'ex:ThingShape sh:sparql [ sh:select "SELECT $this WHERE { $this <https://example.org/tag> 4 }" ] .'
+    plan = _compiler(SHAPES + PREFIXES + sparql).plan(recording, scratch=True)
+    plan.found = lambda nodes, shape: found.append((nodes, str(shape)))
+    results = plan.check(LiteralNotes(), workers=2)
+    once = [("https://example.org/b", "SPARQLConstraintComponent")]
+    assert _found(results) == sorted(EXPECTED + once)  # no result twice, none lost
+    assert len([q for q in recording.queries if "subClassOf" in q]) == 2  # and the SPARQL
+    written = [sorted(str(q.object) for q in w) for w in recording.written]
+    a, b = "<https://example.org/a>", "<https://example.org/b>"
+    assert written == ([[a, b]] if chunk > 1 else [[a], [b]]) or written == [[b], [a]]
+    graphs = {str(q.graph_name) for w in recording.written for q in w}
+    assert len(graphs) == len(written)  # a focus graph a chunk
+    tag_queries = [q for q in recording.queries if "<https://example.org/tag> ?" in q]
+    assert len(tag_queries) == len(written)  # the grouped count: once per focus graph
+    counts = [0, 1, 2] if chunk == 1 else [0, 2]  # 0: the search starts
+    assert found == [(n, "https://example.org/ThingShape") for n in counts]
+
+
 def test_shapes_whose_sparql_names_graphs_do_not_see_the_focus_graphs():
     store = _store()
     recording = RecordingStore(store)
@@ -121,7 +152,7 @@ def test_shapes_whose_sparql_names_graphs_do_not_see_the_focus_graphs():
 def test_the_focus_graphs_are_removed_when_a_query_fails(monkeypatch):
     store = _store()
 
-    def fail(self, shape, target, sparql_target=None):
+    def fail(self, shape, target, **_parts):
         raise RuntimeError("a query failed")
 
     monkeypatch.setattr(shacl_sparql._Runner, "shape", fail)

@@ -88,6 +88,24 @@ def test_the_project_graph_gives_the_same_report_on_disk(scratch, disk_folders):
     assert list(scratch.iterdir()) == []
 
 
+def test_focus_nodes_in_many_small_focus_graphs_give_the_same_report(scratch, monkeypatch):
+    # On disk, each compiled query runs on at most FOCUS_CHUNK focus nodes at a time (its
+    # memory bounded by that): with 40, the project's graph has dozens of focus graphs.
+    chunks = []
+    real = shacl_sparql.Plan._fill
+
+    def counting(plan, *args):
+        made = real(plan, *args)
+        chunks.extend(made)
+        return made
+
+    monkeypatch.setattr(shacl_sparql, "FOCUS_CHUNK", 40)
+    monkeypatch.setattr(shacl_sparql.Plan, "_fill", counting)
+    _same(validate(memory_limit=0), validate())
+    _same(validate(CHOSEN, memory_limit=0), validate(CHOSEN))
+    assert len(chunks) > 40
+
+
 def _project() -> list[Path]:
     return [path for path, _graph in loading.project_files()]
 

@@ -44,8 +44,7 @@ import itertools
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, MutableSequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -803,19 +802,26 @@ class Plan:
     a query without holding Python's lock, so two cores answer two queries.
 
     A node shape whose focus nodes more than one compiled query needs (its own constraints and
-    those of its property shapes) has them found once: written into a named graph of the
-    store (its *focus graph*), which the queries then read instead of evaluating the target
-    again. A target such as "every IRI the graph uses" is a scan of the whole store, so this
-    saves most of the time on large data. The focus graphs are removed at the end; the data is
-    in the default graph, which is all SHACL validates. Shapes whose SPARQL names graphs
-    (GRAPH, FROM) could see those graphs, so with them the targets are evaluated in every
-    query. SPARQL-based constraints keep the target as it is: their patterns are written by
-    hand, and Oxigraph's planner orders them well around the target's sub-select but can order
-    them badly around the focus graph (measured: one constraint 0.001 s became 0.24 s).
+    those of its property shapes) has them found once: read by one query, and written into
+    named graphs of the store (its *focus graphs*, at most :data:`FOCUS_CHUNK` nodes each),
+    which the compiled queries then read instead of evaluating the target again, one focus
+    graph at a time. A target such as "every IRI the graph uses" is a scan of the whole store,
+    so this saves most of the time on large data; and a query's memory (its joins, its groups)
+    grows with the nodes of one focus graph, not with the data. The focus nodes are read by a
+    query and then written (not by one SPARQL update): the store lets one writer at a time in,
+    and an update holds that place for as long as its query runs, so the other thread's fill
+    waited for it (measured at 1M triples: 1.2 s). The focus graphs are removed at the end;
+    the data is in the default graph, which is all SHACL validates. Shapes whose SPARQL names
+    graphs (GRAPH, FROM) could see those graphs, so with them the targets are evaluated in
+    every query. SPARQL-based constraints keep the target as it is, and run once: their
+    patterns are written by hand, and Oxigraph's planner orders them well around the target's
+    sub-select but can order them badly around the focus graph (measured: one constraint
+    0.001 s became 0.24 s).
 
     The focus graphs can be filled (:meth:`fill`) before the literal notes are ready: while
     the loader's streaming pass still reads the input, a core that would otherwise wait fills
-    them.
+    them. ``found(nodes, shape)``, if set, is told when the search for a node shape's focus
+    nodes starts (0) and then every :data:`FOCUS_CHUNK` nodes written (for a progress line).
     """
 
     def __init__(self, compiler: Compiler, store: ox.Store, *, scratch: bool = False) -> None:
@@ -823,11 +829,11 @@ class Plan:
         self.store = store
         self.scratch = scratch
         """The store is thrown away after the check (an on-disk one, for data over the memory
-        limit): the focus graphs are written by the bulk loader, not by a SPARQL update (whose
-        transaction holds them all in memory: on disk, 1M triples took 400 MB more), and are
-        left there at the end."""
+        limit): the focus graphs are left there at the end."""
+        self.found: Callable[[int, Node], None] | None = None
         self.groups: list[tuple[str | None, str, list[tuple[CompiledShape, str, str]]]] = []
-        self._filled: set[str] = set()
+        self._chunks: dict[str, list[str]] = {}
+        """A group's focus graphs, by the name its graphs start with, once written."""
         self._error: BaseException | None = None
         materialise = not compiler._names_graphs()
         for index, (shape, target) in enumerate(compiler.targeted):
@@ -835,52 +841,58 @@ class Plan:
                 continue
             checked = [shape] if shape.queries else []
             checked += [p for p in shape.properties if not p.deactivated and p.queries]
-            graph, found = None, target
+            graph = None
             if materialise and sum(1 for c in checked if c.compiled_queries) > 1:
                 graph = f"{_FOCUS_GRAPH}{index}"
-                found = f"{{ SELECT ?this WHERE {{ {_focus_pattern(graph)} }} }}"
-            self.groups.append((graph, target, [(c, found, target) for c in checked]))
-        # The groups with a focus graph first: they hold the scans of the whole store.
+            self.groups.append((graph, target, [(c, shape.node) for c in checked]))
+        # The groups with focus graphs first: they hold the scans of the whole store.
         self.groups.sort(key=lambda group: group[0] is None)
 
     def fill(self, stop: threading.Event | None = None) -> None:
         """Fill the focus graphs in order until ``stop`` is set (an error is kept for
         :meth:`check`). Not to be called while :meth:`check` runs."""
         try:
-            for graph, target, _jobs in self.groups:
+            for graph, target, jobs in self.groups:
                 if stop is not None and stop.is_set():
                     return
                 if graph is not None:
-                    self._fill(graph, target)
+                    self._fill(graph, target, jobs[0][1])
         except BaseException as error:  # raised again by check(), on the caller's thread
             self._error = error
 
-    def _fill(self, graph: str, target: str) -> None:
-        if graph in self._filled:
-            return
-        if self.scratch:
-            self._bulk_fill(graph, target)
-        else:
+    def _fill(self, graph: str, target: str, shape: Node) -> list[str]:
+        """Write the target's focus nodes into focus graphs named ``graph:0``, ``graph:1``...
+        (the target's nodes are distinct: each is in one graph); return their names."""
+        chunks = self._chunks.get(graph)
+        if chunks is not None:
+            return chunks
+        if self.found is not None:
+            self.found(0, shape)
+        if not self.scratch:
+            # In memory: one update, without a round trip through Python.
+            chunks = [f"{graph}:0"]
             self.compiler._update(
-                self.store, f"INSERT {{ {_focus_pattern(graph)} }} WHERE {{ {target} }}"
+                self.store, f"INSERT {{ {_focus_pattern(chunks[0])} }} WHERE {{ {target} }}"
             )
-        self._filled.add(graph)
-
-    def _bulk_fill(self, graph: str, target: str) -> None:
-        """Write the focus graph as :meth:`_fill`'s update would, streaming the target's rows
-        into the bulk loader (a node found twice is written twice: the store keeps one)."""
-        name, focus = ox.NamedNode(graph), ox.NamedNode(_FOCUS)
+            self._chunks[graph] = chunks
+            return chunks
+        chunks = []
+        focus = ox.NamedNode(_FOCUS)
         try:
             rows = self.store.query(f"{self.compiler.prologue}SELECT ?this WHERE {{ {target} }}")
         except SyntaxError as error:
             raise Unsupported(f"a query the store cannot read ({error})") from None
-        chunk: list[ox.Quad] = []
-        for row in rows:
-            chunk.append(ox.Quad(name, focus, row[0], name))
-            if len(chunk) >= 50_000:
-                self.store.bulk_extend(chunk)
-                chunk = []
-        self.store.bulk_extend(chunk)
+        written = 0
+        for batch in _batches(rows, FOCUS_CHUNK):
+            name = f"{graph}:{len(chunks)}"
+            node = ox.NamedNode(name)
+            chunks.append(name)
+            self.store.bulk_extend([ox.Quad(node, focus, row[0], node) for row in batch])
+            written += len(batch)
+            if self.found is not None:
+                self.found(written, shape)
+        self._chunks[graph] = chunks
+        return chunks
 
     def check(
         self,
@@ -891,20 +903,28 @@ class Plan:
     ) -> MutableSequence[RawResult]:
         """Run the queries; return the results (unsorted): ``results`` (any object with
         ``extend``, called on one thread at a time), extended, or a new list. The focus graphs
-        are removed."""
+        are removed.
+
+        One thread at a time fills focus graphs (the store lets one writer in at a time: a
+        second would wait), while the others check the shapes whose focus graphs are there,
+        or that need none."""
         total = sum(len(jobs) for _graph, _target, jobs in self.groups)
         workers = workers or min(4, os.cpu_count() or 1)
         done = 0
         results = [] if results is None else results
         lock = threading.Lock()
 
-        def check_group(group: tuple[str | None, str, list]) -> None:
-            graph, target, jobs = group
-            if graph is not None:
-                self._fill(graph, target)
-            for job in jobs:
+        def check_group(group: tuple[str | None, str, list], chunks: list[str] | None) -> None:
+            _graph, target, jobs = group
+            for shape, _node_shape in jobs:
                 runner = _Runner(self.compiler, self.store, notes)
-                runner.shape(*job)
+                if chunks is None:
+                    runner.shape(shape, target)
+                else:
+                    if shape.compiled_queries:
+                        for chunk in chunks:
+                            runner.shape(shape, _focus_select(chunk), sparql=False)
+                    runner.shape(shape, target, compiled=False)
                 finished(runner.results)
 
         def finished(found: list[RawResult]) -> None:
@@ -918,19 +938,88 @@ class Plan:
         try:
             if self._error is not None:
                 raise self._error
-            if workers <= 1:
-                for group in self.groups:
-                    check_group(group)
-            else:
-                with ThreadPoolExecutor(
-                    max_workers=workers, thread_name_prefix="treatykg-shacl"
-                ) as pool:
-                    list(pool.map(check_group, self.groups))
+            _Schedule(self, check_group).run(workers)
         finally:
-            for graph, _target, _jobs in self.groups:
-                if graph is not None and not self.scratch:
-                    self.store.update(f"DROP SILENT GRAPH <{graph}>")
+            if not self.scratch:
+                for chunks in self._chunks.values():
+                    for chunk in chunks:
+                        self.store.update(f"DROP SILENT GRAPH <{chunk}>")
         return results
+
+
+class _Schedule:
+    """Hands a plan's groups to ``workers`` threads: a group with a focus graph to fill goes
+    to a thread when no other fills, a group ready to check to any (an error stops them all)."""
+
+    def __init__(self, plan: Plan, check_group: Callable) -> None:
+        self.plan = plan
+        self.check_group = check_group
+        self.to_fill = [g for g in plan.groups if g[0] is not None and g[0] not in plan._chunks]
+        self.ready = [(g, plan._chunks.get(g[0])) for g in plan.groups if g not in self.to_fill]
+        self.filling = False
+        self.error: BaseException | None = None
+        self.condition = threading.Condition()
+
+    def run(self, workers: int) -> None:
+        if workers <= 1:
+            self._work()
+        else:
+            threads = [
+                threading.Thread(target=self._work, name=f"treatykg-shacl-{n}", daemon=True)
+                for n in range(workers)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _next(self) -> tuple[str, tuple, list[str] | None] | None:
+        with self.condition:
+            while self.error is None:
+                if self.to_fill and not self.filling:
+                    self.filling = True
+                    return "fill", self.to_fill.pop(0), None
+                if self.ready:
+                    return "check", *self.ready.pop(0)
+                if not self.to_fill and not self.filling:
+                    return None
+                self.condition.wait()
+            return None
+
+    def _work(self) -> None:
+        try:
+            while (task := self._next()) is not None:
+                kind, group, chunks = task
+                if kind == "check":
+                    self.check_group(group, chunks)
+                    continue
+                chunks = self.plan._fill(group[0], group[1], group[2][0][1])
+                with self.condition:
+                    self.filling = False
+                    # Checked next: its scan of the store is done, its queries are not.
+                    self.ready.insert(0, (group, chunks))
+                    self.condition.notify_all()
+        except BaseException as error:
+            with self.condition:
+                self.error = self.error or error
+                self.condition.notify_all()
+
+
+FOCUS_CHUNK = 100_000
+"""The most focus nodes in one focus graph: a compiled query's memory grows with it."""
+
+def _batches(rows: Iterable, size: int) -> Iterator[list]:
+    """``rows`` in lists of ``size`` (``itertools.batched``, which Python 3.11 lacks)."""
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 _FOCUS = "urn:treatykg:validation:focus"
@@ -940,6 +1029,12 @@ _FOCUS_GRAPH = "urn:treatykg:validation:focus:"
 def _focus_pattern(graph: str) -> str:
     """The pattern of the focus nodes (?this) written into ``graph``."""
     return f"GRAPH <{graph}> {{ <{graph}> <{_FOCUS}> ?this }}"
+
+
+def _focus_select(graph: str) -> str:
+    """The sub-select of the focus nodes written into ``graph``, in a compiled query's place of
+    its target."""
+    return f"{{ SELECT ?this WHERE {{ {_focus_pattern(graph)} }} }}"
 
 
 _NAMES_GRAPHS = re.compile(r"\b(GRAPH|FROM)\b", re.I)
@@ -1163,9 +1258,19 @@ class _Runner:
             )
         )
 
-    def shape(self, shape: CompiledShape, target: str, sparql_target: str | None = None) -> None:
-        """Check one shape on the focus nodes ``target`` binds to ?this (``sparql_target``, the
-        same nodes, goes into the shape's SPARQL-based constraints; default ``target``)."""
+    def shape(
+        self, shape: CompiledShape, target: str, *, compiled: bool = True, sparql: bool = True
+    ) -> None:
+        """Check one shape on the focus nodes ``target`` binds to ?this: its compiled queries
+        (unless ``compiled`` is false) and its SPARQL-based constraints (unless ``sparql`` is
+        false)."""
+        if compiled:
+            self._compiled(shape, target)
+        for constraint, text, messages in shape.sparql if sparql else ():
+            if text:
+                self._sparql(shape, target, constraint, text, messages)
+
+    def _compiled(self, shape: CompiledShape, target: str) -> None:
         path = shape.path_sparql
         predicate = ox.NamedNode(str(shape.path)) if isinstance(shape.path, URIRef) else None
         if shape.value_checks:
@@ -1195,9 +1300,6 @@ class _Runner:
             for row in self._query(query):
                 value_node = row["this"] if path is None else None
                 self._add(shape, row["this"], "HasValueConstraintComponent", value_node)
-        for constraint, text, messages in shape.sparql:
-            if text:
-                self._sparql(shape, sparql_target or target, constraint, text, messages)
 
     def _value_checks(self, shape, target, path, predicate) -> None:
         checks = shape.value_checks
