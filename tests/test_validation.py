@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -252,6 +253,40 @@ def test_progress_lines_appear_once_the_work_takes_over_a_second(tmp_path, shape
     assert any(
         re.fullmatch(r"treatykg: validate: \d+/\d+ shapes checked \(\d+ s\)", x) for x in lines
     ), lines
+    assert lines[-1].startswith("treatykg: validate: done in ")
+
+
+def test_a_long_step_repeats_its_progress_line(tmp_path, shapes, monkeypatch):
+    # On disk, in focus graphs of two nodes: the search for focus nodes is reported, and a
+    # step that goes on (here a shape's queries, made to take 1.2 s) repeats its line.
+    import time as real_time
+
+    import treatykg.validation as validation
+    from treatykg import shacl_sparql
+
+    ticks = iter(range(0, 10_000, 2))
+    monkeypatch.setattr(validation.time, "monotonic", lambda: float(next(ticks)))
+    monkeypatch.setattr(shacl_sparql, "FOCUS_CHUNK", 2)
+    lines = []
+    monkeypatch.setattr(validation, "print", lambda *a, **k: lines.append(a[0]), raising=False)
+    check_shape = shacl_sparql._Runner.shape
+
+    def slow(runner, compiled_shape, target, **parts):
+        if compiled_shape.path is not None and str(compiled_shape.path).endswith("/note"):
+            real_time.sleep(1.2)
+        check_shape(runner, compiled_shape, target, **parts)
+
+    monkeypatch.setattr(shacl_sparql._Runner, "shape", slow)
+    data = _data(tmp_path, BAD + "ex:d a ex:Thing . ex:e a ex:Thing .\n")
+    validate([data], [shapes], with_ontology=False, progress=True, memory_limit=0)
+    found = [re.fullmatch(r"treatykg: validate: (.*) \(\d+ s\)", x) for x in lines[:-1]]
+    statuses = [m.group(1) for m in found if m]
+    assert len(statuses) == len(lines) - 1, lines
+    shape = "<https://example.org/ThingShape>"
+    assert f"finding the focus nodes of {shape}" in statuses
+    assert f"2 focus nodes of {shape} found" in statuses
+    assert f"4 focus nodes of {shape} found" in statuses
+    assert any(a == b for a, b in itertools.pairwise(statuses)), statuses  # repeated
     assert lines[-1].startswith("treatykg: validate: done in ")
 
 

@@ -29,6 +29,7 @@ import json
 import re
 import shutil
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -305,6 +306,25 @@ def validate(
     >>> report.conforms  # doctest: +SKIP
     True
     """
+    reporter = _Progress(progress)
+    try:
+        return _validate(
+            data_files, shape_files, with_ontology, owl_rl, engine, memory_limit, say, reporter
+        )
+    finally:
+        reporter.stop()
+
+
+def _validate(
+    data_files: Iterable[Path | str] | None,
+    shape_files: Iterable[Path | str] | None,
+    with_ontology: bool,
+    owl_rl: bool,
+    engine: str,
+    memory_limit: int | None,
+    say: Callable[[str], None] | None,
+    reporter: _Progress,
+) -> Report:
     if engine not in ENGINES:
         raise InputError(f"unknown validation engine {engine!r} (expected one of {ENGINES})")
     user_files: list[Path] = []
@@ -318,7 +338,6 @@ def validate(
             given = {f.resolve() for f in files}
             files += [f for f in loading.ontology_files() if f.resolve() not in given]
     shapes_list = list(shape_files) if shape_files is not None else loading.shape_files()
-    reporter = _Progress(progress)
 
     if engine == "oxigraph":
         limit = memory_budget.default_memory_limit() if memory_limit is None else memory_limit
@@ -386,6 +405,7 @@ def _check_with_oxigraph(
     def when_loaded(store, parsed) -> None:
         # The store is ready before the literal pass is over: start on the focus graphs.
         plans.append(compiler.plan(store, scratch=directory is not None))
+        plans[0].found = reporter.found
         plans[0].fill(parsed)
 
     compiled = not isinstance(compiler, shacl_sparql.Unsupported)
@@ -396,7 +416,10 @@ def _check_with_oxigraph(
     try:
         if not compiled:
             raise compiler
-        plan = plans[0] if plans else compiler.plan(store, scratch=directory is not None)
+        if not plans:
+            plans.append(compiler.plan(store, scratch=directory is not None))
+            plans[0].found = reporter.found
+        plan = plans[0]
         # Small data: one thread (two threads' hand-overs cost more than they save there).
         workers = 1 if sum(counts.values()) < SMALL_DATA else None
         raw = plan.check(notes, reporter.checked, workers)
@@ -450,38 +473,84 @@ def _refuse_empty(user_files: list[Path], counts: dict[Path, int]) -> None:
 
 
 class _Progress:
-    """Prints a progress line on stderr every second, once the work has taken a second."""
+    """Prints a progress line on stderr once the work has taken a second: when what it does
+    changes, at most once a second, and every five seconds while one step goes on (a long
+    query, a long search for focus nodes), so that a silent terminal never means a hang."""
+
+    REPEAT = 5.0
+    """Seconds after which an unchanged status is printed again."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.start = time.monotonic()
+        self.lock = threading.Lock()
+        """Held around the clock and the printing (the loader's and the checkers' threads
+        report too)."""
+        with self.lock:
+            self.start = time.monotonic()
         self.last = self.start
         self.printed = False
+        self.status: str | None = None
+        self.pending = False
         self.where = "memory"
         """Where the data goes: ``memory`` or ``the on-disk store``."""
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        if enabled:
+            self._ticker = threading.Thread(target=self._tick, name="treatykg-progress", daemon=True)
+            self._ticker.start()
 
-    def _say(self, text: str) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.start < 1.0 or now - self.last < 1.0:
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            self._say(None)
+
+    def _say(self, text: str | None) -> None:
+        """Take ``text`` as the status (None: keep it) and print it if it is time to."""
+        if not self.enabled:
             return
-        self.last = now
-        self.printed = True
-        print(f"treatykg: validate: {text} ({now - self.start:.0f} s)", file=sys.stderr, flush=True)
+        with self.lock:
+            if text is not None:
+                self.status, self.pending = text, True
+            now = time.monotonic()
+            if self.status is None or now - self.start < 1.0 or now - self.last < 1.0:
+                return
+            if not self.pending and now - self.last < self.REPEAT:
+                return
+            self.last, self.printed, self.pending = now, True, False
+            print(
+                f"treatykg: validate: {self.status} ({now - self.start:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def parsed(self, triples: int, path: Path) -> None:
         self._say(f"{triples:,} triples read into {self.where} ({path.name})")
 
+    def found(self, nodes: int, shape: object) -> None:
+        name = _display(_term_str(shape) or "")
+        if nodes == 0:
+            self._say(f"finding the focus nodes of {name}")
+        else:
+            self._say(f"{nodes:,} focus nodes of {name} found")
+
     def checked(self, done: int, total: int) -> None:
         self._say(f"{done}/{total} shapes checked")
 
+    def stop(self) -> None:
+        """Stop the line that repeats (at the end, or on an error)."""
+        self._stop.set()
+        if self._ticker is not None and self._ticker is not threading.current_thread():
+            self._ticker.join()
+
     def done(self) -> None:
-        if self.printed:
-            print(
-                f"treatykg: validate: done in {time.monotonic() - self.start:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-            self.printed = False
+        self.stop()
+        with self.lock:
+            if self.printed:
+                print(
+                    f"treatykg: validate: done in {time.monotonic() - self.start:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                self.printed = False
 
 
 def _validate_with_pyshacl(
