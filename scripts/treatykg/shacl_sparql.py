@@ -1007,7 +1007,7 @@ class _Schedule:
                 self.condition.notify_all()
 
 
-FOCUS_CHUNK = 100_000
+FOCUS_CHUNK = 50_000
 """The most focus nodes in one focus graph: a compiled query's memory grows with it."""
 
 def _batches(rows: Iterable, size: int) -> Iterator[list]:
