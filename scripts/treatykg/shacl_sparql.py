@@ -914,18 +914,16 @@ class Plan:
         results = [] if results is None else results
         lock = threading.Lock()
 
-        def check_group(group: tuple[str | None, str, list], chunks: list[str] | None) -> None:
-            _graph, target, jobs = group
-            for shape, _node_shape in jobs:
-                runner = _Runner(self.compiler, self.store, notes)
-                if chunks is None:
-                    runner.shape(shape, target)
-                else:
-                    if shape.compiled_queries:
-                        for chunk in chunks:
-                            runner.shape(shape, _focus_select(chunk), sparql=False)
-                    runner.shape(shape, target, compiled=False)
-                finished(runner.results)
+        def check_job(target: str, shape: CompiledShape, chunks: list[str] | None) -> None:
+            runner = _Runner(self.compiler, self.store, notes)
+            if chunks is None:
+                runner.shape(shape, target)
+            else:
+                if shape.compiled_queries:
+                    for chunk in chunks:
+                        runner.shape(shape, _focus_select(chunk), sparql=False)
+                runner.shape(shape, target, compiled=False)
+            finished(runner.results)
 
         def finished(found: list[RawResult]) -> None:
             nonlocal done
@@ -938,7 +936,7 @@ class Plan:
         try:
             if self._error is not None:
                 raise self._error
-            _Schedule(self, check_group).run(workers)
+            _Schedule(self, check_job).run(workers)
         finally:
             if not self.scratch:
                 for chunks in self._chunks.values():
@@ -948,17 +946,27 @@ class Plan:
 
 
 class _Schedule:
-    """Hands a plan's groups to ``workers`` threads: a group with a focus graph to fill goes
-    to a thread when no other fills, a group ready to check to any (an error stops them all)."""
+    """Hands a plan's work to ``workers`` threads: the filling of a node shape's focus graphs
+    to a thread when no other fills, the check of one shape (a node shape's constraints, or a
+    property shape's) whose focus nodes are ready to any, the shapes of the focus graph filled
+    last first (an error stops them all)."""
 
-    def __init__(self, plan: Plan, check_group: Callable) -> None:
+    def __init__(self, plan: Plan, check_job: Callable) -> None:
         self.plan = plan
-        self.check_group = check_group
+        self.check_job = check_job
         self.to_fill = [g for g in plan.groups if g[0] is not None and g[0] not in plan._chunks]
-        self.ready = [(g, plan._chunks.get(g[0])) for g in plan.groups if g not in self.to_fill]
+        self.ready: list[tuple[str, CompiledShape, list[str] | None]] = []
+        for group in plan.groups:
+            if group not in self.to_fill:
+                self.ready += self._jobs(group, plan._chunks.get(group[0]))
         self.filling = False
         self.error: BaseException | None = None
         self.condition = threading.Condition()
+
+    @staticmethod
+    def _jobs(group: tuple, chunks: list[str] | None) -> list:
+        _graph, target, jobs = group
+        return [(target, shape, chunks) for shape, _node_shape in jobs]
 
     def run(self, workers: int) -> None:
         if workers <= 1:
@@ -975,14 +983,14 @@ class _Schedule:
         if self.error is not None:
             raise self.error
 
-    def _next(self) -> tuple[str, tuple, list[str] | None] | None:
+    def _next(self) -> tuple | None:
         with self.condition:
             while self.error is None:
                 if self.to_fill and not self.filling:
                     self.filling = True
-                    return "fill", self.to_fill.pop(0), None
+                    return "fill", self.to_fill.pop(0)
                 if self.ready:
-                    return "check", *self.ready.pop(0)
+                    return "check", self.ready.pop(0)
                 if not self.to_fill and not self.filling:
                     return None
                 self.condition.wait()
@@ -991,15 +999,15 @@ class _Schedule:
     def _work(self) -> None:
         try:
             while (task := self._next()) is not None:
-                kind, group, chunks = task
+                kind, work = task
                 if kind == "check":
-                    self.check_group(group, chunks)
+                    self.check_job(*work)
                     continue
-                chunks = self.plan._fill(group[0], group[1], group[2][0][1])
+                chunks = self.plan._fill(work[0], work[1], work[2][0][1])
                 with self.condition:
                     self.filling = False
                     # Checked next: its scan of the store is done, its queries are not.
-                    self.ready.insert(0, (group, chunks))
+                    self.ready[:0] = self._jobs(work, chunks)
                     self.condition.notify_all()
         except BaseException as error:
             with self.condition:
@@ -1009,6 +1017,7 @@ class _Schedule:
 
 FOCUS_CHUNK = 50_000
 """The most focus nodes in one focus graph: a compiled query's memory grows with it."""
+
 
 def _batches(rows: Iterable, size: int) -> Iterator[list]:
     """``rows`` in lists of ``size`` (``itertools.batched``, which Python 3.11 lacks)."""
