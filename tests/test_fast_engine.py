@@ -4,6 +4,7 @@ tests/test_engines.py.)"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -219,6 +220,30 @@ def test_the_focus_graphs_are_filled_once_the_store_is_loaded(tmp_path: Path):
     assert seen == [counts[data]] == [len(_store())]
     assert len(list(store.named_graphs())) == 1  # ThingShape's focus graph, filled
     assert _found(plans[0].check(notes, workers=1)) == sorted(EXPECTED)
+    assert list(store.named_graphs()) == []
+
+
+def test_an_error_on_one_thread_stops_the_others_and_reaches_the_caller(monkeypatch):
+    checked = []
+    real = shacl_sparql._Runner.shape
+
+    def shape(runner, checked_shape, target, **parts):
+        if parts.get("compiled") is False:  # a shape's SPARQL-based constraints: it has none
+            return
+        checked.append(checked_shape)
+        if len(checked) == 2:
+            raise RuntimeError("a query failed")
+        time.sleep(0.2)  # the first shape is still being checked when the second fails
+        real(runner, checked_shape, target, **parts)
+
+    monkeypatch.setattr(shacl_sparql._Runner, "shape", shape)
+    store = _store()
+    plan = _compiler(SHAPES).plan(store)
+    jobs = sum(len(group[2]) for group in plan.groups)
+    with pytest.raises(RuntimeError, match="a query failed"):
+        plan.check(LiteralNotes(), workers=2)
+    # The second shape fails: the other thread finishes the shape it has and takes no other.
+    assert jobs == 4 and len(checked) == 2
     assert list(store.named_graphs()) == []
 
 

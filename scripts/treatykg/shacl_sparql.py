@@ -978,10 +978,19 @@ class _Schedule:
             ]
             for thread in threads:
                 thread.start()
-            for thread in threads:
-                thread.join()
+            try:
+                for thread in threads:
+                    thread.join()
+            except BaseException as error:  # Ctrl-C: the threads take no further work
+                self._failed(error)
+                raise
         if self.error is not None:
             raise self.error
+
+    def _failed(self, error: BaseException) -> None:
+        with self.condition:
+            self.error = self.error or error
+            self.condition.notify_all()
 
     def _next(self) -> tuple | None:
         with self.condition:
@@ -1010,9 +1019,7 @@ class _Schedule:
                     self.ready[:0] = self._jobs(work, chunks)
                     self.condition.notify_all()
         except BaseException as error:
-            with self.condition:
-                self.error = self.error or error
-                self.condition.notify_all()
+            self._failed(error)
 
 
 FOCUS_CHUNK = 50_000
