@@ -861,8 +861,11 @@ class ResultSink:
         self.named: set = set()
         self.paths: set = set()
         self._maker = _ResultMaker(shapes)
+        self._closed = False
 
     def extend(self, found: Iterable) -> None:
+        if self._closed:  # after Ctrl-C, a checking thread may still finish its query
+            return
         if self.spilled is None:
             self.held.extend(found)
             if len(self.held) <= SPILL_THRESHOLD:
@@ -882,6 +885,7 @@ class ResultSink:
             yield maker.result(r, tuple(messages)), maker.turtle(_raw_pairs(r))
 
     def close(self) -> None:
+        self._closed = True
         if self.spilled is not None:
             self.spilled.close()
 
