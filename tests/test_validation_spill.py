@@ -1,8 +1,9 @@
-"""A report of many results keeps them in a database on disk (``SPILL_THRESHOLD``).
+"""A report of many results keeps them in a database on disk (``SPILL_THRESHOLD``), and so do
+the notes on many literals the store keeps in another form than written (``NOTES_THRESHOLD``).
 
-Its text, JSON and Turtle and its exit status must be those of the report kept in memory, byte
-for byte, and its temporary folder must go away once the report is written, after an error and
-after Ctrl-C. The memory it saves is measured by ``benchmarks/validate_benchmark.py
+The report's text, JSON and Turtle and its exit status must be those of the report kept in
+memory, byte for byte, and the temporary folders must go away once the report is written, after
+an error and after Ctrl-C. The memory it saves is measured by ``benchmarks/validate_benchmark.py
 --violations``, not here.
 """
 
@@ -12,10 +13,11 @@ import os
 import tempfile
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import RDF
 
-from treatykg import tempfiles, validation
+from treatykg import shacl_sparql, tempfiles, validation
 from treatykg.cli import main
 from treatykg.errors import TreatyKGError
 from treatykg.validation import SH, SpilledResults, validate
@@ -167,3 +169,71 @@ def _full(rows):
 
     yield from ()
     raise sqlite3.OperationalError("database or disk is full")
+
+
+# Fixtures with literals the store keeps in another form than written (an ill-typed date,
+# article numbers of a derived integer type, judged on the literal as written).
+NOTED = [
+    FIXTURES / name
+    for name in (
+        "DateShape-date--ill-formed-date.ttl",
+        "ArticleShape-articleNumber--zero.ttl",
+        "ArticleShape-uniqueNumber--two-articles-numbered-1.ttl",
+        "TreatyShape-articleCountMatches--six-declared-one-listed.ttl",
+    )
+]
+
+
+@pytest.mark.parametrize("path", NOTED, ids=lambda p: p.stem)
+def test_literal_notes_on_disk_give_the_same_report(path, scratch, monkeypatch):
+    memory = validate([path])
+    made = []
+    real = shacl_sparql.SpilledNotes.__init__
+
+    def counting(notes):
+        real(notes)
+        made.append(notes.folder)
+
+    monkeypatch.setattr(shacl_sparql.SpilledNotes, "__init__", counting)
+    monkeypatch.setattr(shacl_sparql, "NOTES_THRESHOLD", 0)
+    on_disk = validate([path])
+    assert len(made) == 1 and made[0].parent == scratch
+    assert on_disk.to_text() == memory.to_text()
+    assert on_disk.to_json() == memory.to_json()
+    assert on_disk.to_turtle() == memory.to_turtle()
+    assert list(scratch.iterdir()) == []
+
+
+def test_literal_notes_on_disk_read_as_a_dict():
+    notes = shacl_sparql.SpilledNotes()
+    try:
+        integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+        one, zero_one = ox.Literal("1", datatype=integer), ox.Literal("01", datatype=integer)
+        s, blank, p = (
+            ox.NamedNode("https://example.org/s"),
+            ox.BlankNode("b1"),
+            ox.NamedNode("urn:p"),
+        )
+        french = ox.Literal("un", language="fr")
+        notes.add(one, (s, p, zero_one))
+        notes.add(one, (blank, p, zero_one))
+        notes.add(french, (s, p, french))
+        assert one in notes and french in notes and zero_one not in notes and s not in notes
+        assert notes[one] == [(s, p, zero_one), (blank, p, zero_one)]
+        assert notes.get(zero_one, ()) == () and len(notes) == 2
+        assert list(notes) == [one, french]
+        assert list(notes.chunks(1)) == [[one], [french]]
+    finally:
+        notes.close()
+    assert not notes.folder.exists()
+
+
+def test_the_notes_folder_is_removed_after_ctrl_c(scratch, monkeypatch):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shacl_sparql, "NOTES_THRESHOLD", 0)
+    monkeypatch.setattr(shacl_sparql.Plan, "check", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        validate([NOTED[1]])
+    assert list(scratch.iterdir()) == []

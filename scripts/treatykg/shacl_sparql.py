@@ -165,22 +165,49 @@ def to_ox(term: Node) -> ox.NamedNode | ox.Literal:
 # --- literals the store does not keep as written ------------------------------------------
 
 
+NOTES_THRESHOLD = 100_000
+"""Past this many literals noted, :class:`LiteralNotes` keeps them in a database on disk
+(:class:`SpilledNotes`) instead of in memory, where each took about 0.8 KB."""
+
+
 @dataclass
 class LiteralNotes:
     """Typed literals the store changed (canonical form, base datatype) or that are ill-typed.
 
     ``by_stored`` maps a literal as stored to the ``(subject, predicate, literal as written)``
-    triples it stands for; ``ill_typed`` lists the triples whose literal is not in its
-    datatype's lexical space (by rdflib's reading of XSD, the one pyshacl uses).
+    triples it stands for (a dict, or past :data:`NOTES_THRESHOLD` entries a
+    :class:`SpilledNotes` with the same reading methods); ``ill_typed`` lists the triples whose
+    literal is not in its datatype's lexical space (by rdflib's reading of XSD, the one pyshacl
+    uses). Call :meth:`close` when done (the database on disk goes).
     """
 
     by_stored: dict[ox.Literal, list[tuple[object, ox.NamedNode, ox.Literal]]] = field(
         default_factory=dict
     )
     ill_typed: list[tuple[object, ox.NamedNode, ox.Literal]] = field(default_factory=list)
+    _count: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.by_stored)
+
+    def add(self, stored: ox.Literal, entry: tuple[object, ox.NamedNode, ox.Literal]) -> None:
+        """Note that ``entry``'s literal is stored as ``stored``."""
+        if isinstance(self.by_stored, dict):
+            self.by_stored.setdefault(stored, []).append(entry)
+            self._count += 1
+            if self._count > NOTES_THRESHOLD:
+                spilled = SpilledNotes()
+                for key, entries in self.by_stored.items():
+                    for held in entries:
+                        spilled.add(key, held)
+                self.by_stored = spilled  # type: ignore[assignment]
+        else:
+            self.by_stored.add(stored, entry)
+
+    def close(self) -> None:
+        """Remove the notes' database on disk, if they have one."""
+        if isinstance(self.by_stored, SpilledNotes):
+            self.by_stored.close()
 
     def written(self, subject: object, stored: object, predicate: object = None) -> object:
         """Return the literal as written for ``stored`` seen from ``subject`` (or ``stored``)."""
@@ -190,6 +217,160 @@ class LiteralNotes:
             if s == subject and (predicate is None or p == predicate):
                 return original
         return stored
+
+    def stored_chunks(self, size: int) -> Iterator[list[ox.Literal]]:
+        """The literals as stored, ``size`` at a time."""
+        if isinstance(self.by_stored, SpilledNotes):
+            yield from self.by_stored.chunks(size)
+            return
+        stored = list(self.by_stored)
+        for start in range(0, len(stored), size):
+            yield stored[start : start + size]
+
+
+class SpilledNotes:
+    """:attr:`LiteralNotes.by_stored` in an SQLite database (stdlib ``sqlite3``) in a private
+    temporary folder (:func:`treatykg.tempfiles.private_dir`): ``in``, ``get``, ``[]``,
+    ``len`` and iteration over the literals as stored, as a dict has them. Written by one
+    thread (the loader), read by several (the checkers) once written. The folder is removed by
+    :meth:`close`, when the object is collected, at the process's exit, or, after a
+    ``kill -9``, by the next treatykg command."""
+
+    def __init__(self) -> None:
+        import sqlite3
+        import weakref
+
+        from treatykg import tempfiles
+        from treatykg.errors import TreatyKGError
+
+        try:
+            self.folder = tempfiles.private_dir("validate")
+        except OSError as error:
+            raise TreatyKGError(
+                "the data has too many literals kept as written to note in memory, but no "
+                f"temporary folder could be made for them: {error.strerror or error} (set "
+                "TMPDIR to a writable folder)"
+            ) from None
+        self._db = sqlite3.connect(self.folder / "notes.sqlite3", check_same_thread=False)
+        self._finalizer = weakref.finalize(self, _close_notes, self._db, self.folder)
+        self._db.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            "CREATE TABLE stored (id INTEGER PRIMARY KEY, key TEXT UNIQUE, value, datatype,"
+            " lang);"
+            "CREATE TABLE entries (stored INTEGER, blank INTEGER, subject, predicate, value,"
+            " datatype, lang);"
+        )
+        self._lock = threading.Lock()
+        self._pending: list[tuple] = []
+        self._indexed = False
+
+    def add(self, stored: ox.Literal, entry: tuple[object, ox.NamedNode, ox.Literal]) -> None:
+        subject, predicate, original = entry
+        self._pending.append(
+            (
+                str(stored), *_literal_parts(stored),
+                type(subject) is ox.BlankNode, subject.value, predicate.value,
+                *_literal_parts(original),
+            )
+        )  # fmt: skip
+        if len(self._pending) >= 10_000:
+            with self._lock:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO stored (key, value, datatype, lang) VALUES (?,?,?,?)",
+                (row[:4] for row in self._pending),
+            )
+            self._db.executemany(
+                "INSERT INTO entries SELECT id, ?, ?, ?, ?, ?, ? FROM stored WHERE key = ?",
+                ((*row[4:], row[0]) for row in self._pending),
+            )
+        self._pending = []
+
+    def _read(self, query: str, args: tuple = ()) -> list:
+        with self._lock:
+            self._flush()
+            if not self._indexed:
+                self._db.execute("CREATE INDEX IF NOT EXISTS by_stored ON entries (stored)")
+                self._indexed = True
+            return self._db.execute(query, args).fetchall()
+
+    def get(self, stored: object, default: object = None) -> object:
+        if not isinstance(stored, ox.Literal):
+            return default
+        rows = self._read(
+            "SELECT blank, subject, predicate, e.value, e.datatype, e.lang FROM stored s "
+            "JOIN entries e ON e.stored = s.id WHERE s.key = ? ORDER BY e.rowid",
+            (str(stored),),
+        )
+        if not rows:
+            return default
+        return [
+            (
+                ox.BlankNode(subject) if blank else ox.NamedNode(subject),
+                ox.NamedNode(predicate),
+                _literal(value, datatype, lang),
+            )
+            for blank, subject, predicate, value, datatype, lang in rows
+        ]
+
+    def __getitem__(self, stored: object) -> list:
+        entries = self.get(stored)
+        if entries is None:
+            raise KeyError(stored)
+        return entries
+
+    def __contains__(self, stored: object) -> bool:
+        return isinstance(stored, ox.Literal) and bool(
+            self._read("SELECT 1 FROM stored WHERE key = ?", (str(stored),))
+        )
+
+    def __len__(self) -> int:
+        return self._read("SELECT COUNT(*) FROM stored")[0][0]
+
+    def __bool__(self) -> bool:
+        return True  # made for more than NOTES_THRESHOLD notes
+
+    def chunks(self, size: int) -> Iterator[list[ox.Literal]]:
+        """The literals as stored, ``size`` at a time (a page of rows at a time)."""
+        last = 0
+        while rows := self._read(
+            "SELECT id, value, datatype, lang FROM stored WHERE id > ? ORDER BY id LIMIT ?",
+            (last, size),
+        ):
+            last = rows[-1][0]
+            yield [_literal(value, datatype, lang) for _id, value, datatype, lang in rows]
+
+    def __iter__(self) -> Iterator[ox.Literal]:
+        for chunk in self.chunks(10_000):
+            yield from chunk
+
+    def close(self) -> None:
+        """Remove the database and its folder."""
+        self._finalizer()
+
+
+def _literal_parts(literal: ox.Literal) -> tuple[str, str | None, str | None]:
+    if literal.language:
+        return literal.value, None, literal.language
+    return literal.value, literal.datatype.value, None
+
+
+def _literal(value: str, datatype: str | None, lang: str | None) -> ox.Literal:
+    if lang:
+        return ox.Literal(value, language=lang)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype))
+
+
+def _close_notes(db, folder) -> None:
+    import shutil
+
+    db.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 _PLAIN_DATATYPES = {XSD + "string", RDF_LANGSTRING}
@@ -262,7 +443,7 @@ class LiteralChecker:
         # One object per predicate (there are few): a million notes took 876 MB, now 785.
         predicate = self._predicates.setdefault(quad.predicate, quad.predicate)
         entry = (quad.subject, predicate, quad.object)
-        self.notes.by_stored.setdefault(stored, []).append(entry)
+        self.notes.add(stored, entry)
         if ill:
             self.notes.ill_typed.append(entry)
 
@@ -1347,9 +1528,7 @@ class _Runner:
 
     def _noted_values(self, shape, target, path, predicate, checks) -> None:
         """Judge the values the store changed on the literals as written (in Python)."""
-        stored_terms = list(self.notes.by_stored)
-        for start in range(0, len(stored_terms), 500):
-            chunk = stored_terms[start : start + 500]
+        for chunk in self.notes.stored_chunks(500):
             values = " ".join(str(term) for term in chunk)
             query = (
                 f"SELECT DISTINCT ?this ?v WHERE {{ VALUES ?v {{ {values} }} {target} "

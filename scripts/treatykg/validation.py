@@ -443,9 +443,21 @@ def _check_with_oxigraph(
     store, notes, counts = loading.load_validation_store(
         files, reporter.parsed, when_loaded if compiled else None, directory
     )
+    try:
+        return _check_loaded(
+            compiler, plans, store, notes, counts, user_files, shapes, reporter, directory
+        )
+    finally:
+        notes.close()  # many notes are on disk: removed now
+
+
+def _check_loaded(compiler, plans, store, notes, counts, user_files, shapes, reporter, directory):
+    """Check the shapes on the loaded store (:func:`_check_with_oxigraph`'s second half)."""
+    from treatykg import shacl_sparql
+
     _refuse_empty(user_files, counts)
     try:
-        if not compiled:
+        if not isinstance(compiler, shacl_sparql.Compiler):
             raise compiler
         if not plans:
             plans.append(compiler.plan(store, scratch=directory is not None))
