@@ -13,6 +13,10 @@ prints wall time, CPU time and peak memory (the process's maximum resident set) 
 ``--violations N ...`` also validates N bare persons (``<…/id/person/pN> a tkg:Person``, nothing
 else: three violations each), to measure what a report of many results takes in each format.
 
+``--literals N ...`` validates N triples whose literal the store keeps in another form than
+written (``"01"^^xsd:integer``, ``"1.50"^^xsd:decimal``): what the notes of such literals take.
+``--formats`` picks the report formats of the ``--violations`` runs.
+
 ``--disk`` adds a row per size for ``treatykg validate --memory-limit 0``: the data in an
 on-disk store (what data over the memory limit gets) instead of in memory. The load average
 before each run is printed in its row: the machine may be busy, and then wall times say little (CPU
@@ -154,7 +158,7 @@ def jena_classpath() -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--copies", type=int, nargs="+", default=[1, 10, 100, 600, 1000])
+    parser.add_argument("--copies", type=int, nargs="*", default=[1, 10, 100, 600, 1000])
     parser.add_argument("--peers", nargs="*", default=["pyshacl", "jena", "pyrudof"])
     parser.add_argument("--pyshacl-max", type=int, default=10, help="largest copies for pyshacl")
     parser.add_argument("--jena-max", type=int, default=1000, help="largest copies for Jena")
@@ -170,6 +174,19 @@ def main() -> None:
     )
     parser.add_argument(
         "--violations", type=int, nargs="*", default=[], help="bare persons to validate"
+    )
+    parser.add_argument(
+        "--formats",
+        nargs="+",
+        default=["text", "json", "turtle"],
+        help="report formats of the --violations runs",
+    )
+    parser.add_argument(
+        "--literals",
+        type=int,
+        nargs="*",
+        default=[],
+        help="triples with a literal the store keeps in another form than written",
     )
     args = parser.parse_args()
     treatykg = [sys.executable, "-m", "treatykg"]
@@ -244,15 +261,24 @@ def main() -> None:
                 print("| " + " | ".join(map(str, cells)) + " |", flush=True)
             data.unlink()
         if args.violations:
-            _violations(treatykg, workdir, args.violations, args.timeout)
+            _violations(treatykg, workdir, args.violations, args.timeout, args.disk, args.formats)
+        if args.literals:
+            _literals(treatykg, workdir, args.literals, args.timeout, args.disk)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _violations(treatykg: list[str], workdir: Path, sizes: list[int], timeout: float) -> None:
+def _violations(
+    treatykg: list[str],
+    workdir: Path,
+    sizes: list[int],
+    timeout: float,
+    disk: bool = False,
+    formats: list[str] | None = None,
+) -> None:
     print()
-    print("| persons | results | format | wall s | CPU s | peak MB | exit | load avg |")
-    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("| persons | results | format | store | wall s | CPU s | peak MB | exit | load avg |")
+    print("|---:|---:|---|---|---:|---:|---:|---:|---:|")
     person = "<https://w3id.org/treatykg/ontology#Person>"
     kind = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
     for size in sizes:
@@ -260,17 +286,51 @@ def _violations(treatykg: list[str], workdir: Path, sizes: list[int], timeout: f
         with data.open("w", encoding="utf-8") as out:
             for i in range(size):
                 out.write(f"<{ID}person/p{i}> {kind} {person} .\n")
-        for fmt in ("text", "json", "turtle"):
+        runs = [(fmt, "memory", []) for fmt in formats or ("text", "json", "turtle")]
+        if disk:
+            runs += [(fmt, "disk", ["--memory-limit", "0"]) for fmt in formats or ("text",)]
+        for fmt, store, options in runs:
             load = os.getloadavg()[0]
             report = workdir / "report.out"
-            command = [*treatykg, "validate", "--format", fmt, str(data)]
+            command = [*treatykg, "validate", "--format", fmt, *options, str(data)]
             with report.open("w") as sink:
                 wall, cpu, rss, code = run(command, timeout, stdout=sink)
             results = _count_results(report, fmt)
-            cells = [f"{size:,}", f"{results:,}", fmt, f"{wall:.1f}", f"{cpu:.1f}", f"{rss:.0f}"]
-            cells += [code, f"{load:.1f}"]
+            cells = [f"{size:,}", f"{results:,}", fmt, store, f"{wall:.1f}", f"{cpu:.1f}"]
+            cells += [f"{rss:.0f}", code, f"{load:.1f}"]
             print("| " + " | ".join(map(str, cells)) + " |", flush=True)
             report.unlink()
+        data.unlink()
+
+
+def _literals(
+    treatykg: list[str], workdir: Path, sizes: list[int], timeout: float, disk: bool
+) -> None:
+    """Validate N triples whose literal the store keeps in another form than written
+    (``"01"^^xsd:integer``, ``"1.50"^^xsd:decimal``, each distinct), under a predicate no
+    shape names: no result, only the literal notes kept while validating."""
+    print()
+    print(
+        "| triples | literals kept as written | store | wall s | CPU s | peak MB | exit "
+        "| load avg |"
+    )
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    integer = "<http://www.w3.org/2001/XMLSchema#integer>"
+    decimal = "<http://www.w3.org/2001/XMLSchema#decimal>"
+    for size in sizes:
+        data = workdir / f"literals-{size}.nt"
+        with data.open("w", encoding="utf-8") as out:
+            for i in range(size):
+                literal = f'"0{i}"^^{integer}' if i % 2 else f'"{i}.50"^^{decimal}'
+                out.write(f"<https://example.org/n{i}> <https://example.org/value> {literal} .\n")
+        runs = [("memory", [])] + ([("disk", ["--memory-limit", "0"])] if disk else [])
+        for store, options in runs:
+            load = os.getloadavg()[0]
+            command = [*treatykg, "validate", *options, str(data)]
+            wall, cpu, rss, code = run(command, timeout)
+            cells = [f"{size:,}", f"{size:,}", store, f"{wall:.1f}", f"{cpu:.1f}", f"{rss:.0f}"]
+            cells += [code, f"{load:.1f}"]
+            print("| " + " | ".join(map(str, cells)) + " |", flush=True)
         data.unlink()
 
 

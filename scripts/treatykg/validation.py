@@ -32,7 +32,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -91,10 +92,16 @@ class Result:
 
 @dataclass
 class Report:
-    """The outcome of :func:`validate`: ``conforms`` and the sorted ``results``."""
+    """The outcome of :func:`validate`: ``conforms`` and the sorted ``results``.
+
+    ``results`` is a list, or for a report of more than :data:`SPILL_THRESHOLD` results a
+    read-only sequence read back from a database on disk (:class:`SpilledResults`): call
+    :meth:`close` (or use the report as a context manager) when done with it; it is closed at
+    the process's exit otherwise.
+    """
 
     conforms: bool
-    results: list[Result]
+    results: Sequence[Result]
     _graph: Graph | None = field(default=None, repr=False)
     _build_graph: Callable[[], Graph] | None = field(default=None, repr=False, compare=False)
     _write_turtle: Callable[[TextIO], None] | None = field(default=None, repr=False, compare=False)
@@ -102,6 +109,18 @@ class Report:
     """The engine that produced the report: ``oxigraph`` or ``pyshacl``."""
     note: str | None = None
     """Why the run fell back to pyshacl, if it did."""
+    _counts: dict[str, int] | None = field(default=None, repr=False, compare=False)
+
+    def __enter__(self) -> Report:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the results' database on disk, if they have one (then they are gone)."""
+        if isinstance(self.results, SpilledResults):
+            self.results.close()
 
     @property
     def graph(self) -> Graph:
@@ -112,6 +131,8 @@ class Report:
 
     def count(self, severity: str) -> int:
         """Return the number of results of a severity (``Violation``, ``Warning``, ``Info``)."""
+        if self._counts is not None:
+            return self._counts.get(severity, 0)
         return sum(1 for r in self.results if r.severity == severity)
 
     def summary(self) -> str:
@@ -166,17 +187,22 @@ class Report:
         return out.getvalue()
 
     def write_json(self, out: TextIO) -> None:
-        """Write :meth:`to_json`'s text to ``out`` a piece at a time."""
-        data = {
+        """Write :meth:`to_json`'s text to ``out`` a result at a time (the text that
+        ``json.dumps(..., indent=2, ensure_ascii=False)`` gives, never held whole)."""
+        head = {
             "conforms": self.conforms,
             "violations": self.count("Violation"),
             "warnings": self.count("Warning"),
             "infos": self.count("Info"),
-            "results": [r.to_dict() for r in self.results],
         }
-        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(data):
-            out.write(chunk)
-        out.write("\n")
+        encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+        out.write(encoder.encode(head)[:-2] + ',\n  "results": [')
+        first = True
+        for r in self.results:
+            item = encoder.encode(r.to_dict()).replace("\n", "\n    ")
+            out.write(("\n    " if first else ",\n    ") + item)
+            first = False
+        out.write("]\n}\n" if first else "\n  ]\n}\n")
 
 
 def _display(text: str) -> str:
@@ -373,12 +399,16 @@ def _validate(
             report = _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
             report.note = checked
             return report
-        raw, shapes, ill = checked
-        inconsistencies = (
-            owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
-        )
-        reporter.done()
-        return _report_from_raw(raw, shapes, ill, inconsistencies)
+        sink, ill = checked
+        try:
+            inconsistencies = (
+                owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
+            )
+            reporter.done()
+            return sink.report(ill, inconsistencies)
+        except BaseException:
+            sink.close()  # no report: its results' database goes
+            raise
     counts = {}
     if user_files:
         for path in user_files:
@@ -393,10 +423,10 @@ def _check_with_oxigraph(
     shapes_list: list,
     reporter: _Progress,
     directory: Path | None,
-) -> tuple[list, Graph, list] | str:
+) -> tuple[ResultSink, list] | str:
     """Load the store (in memory, or on disk in ``directory``) and check the shapes; return
-    the raw results, the shapes graph and the ill-typed literals, or why pyshacl is needed.
-    The store is gone when this returns."""
+    the results and the ill-typed literals, or why pyshacl is needed. The store is gone when
+    this returns."""
     from treatykg import shacl_sparql
 
     shapes, compiler = _compiled_shapes(tuple(_file_key(f) for f in shapes_list))
@@ -422,15 +452,20 @@ def _check_with_oxigraph(
         plan = plans[0]
         # Small data: one thread (two threads' hand-overs cost more than they save there).
         workers = 1 if sum(counts.values()) < SMALL_DATA else None
-        raw = plan.check(notes, reporter.checked, workers)
+        ill = [
+            (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
+            for s, p, o in shacl_sparql.ill_typed_results(notes)
+        ]
+        sink = ResultSink(shapes, ill)
+        try:
+            plan.check(notes, reporter.checked, workers, results=sink)
+        except BaseException:
+            sink.close()
+            raise
     except shacl_sparql.Unsupported as error:
         reporter.done()
         return f"the shapes use {error}, which the oxigraph engine does not compile"
-    ill = [
-        (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
-        for s, p, o in shacl_sparql.ill_typed_results(notes)
-    ]
-    return raw, shapes, ill
+    return sink, ill
 
 
 SMALL_DATA = 20_000
@@ -631,72 +666,137 @@ def _ill_typed_message(literal: Literal) -> str:
     )
 
 
-def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[str]) -> Report:
-    """Turn the fast engine's results into a :class:`Report` (its graph built on demand).
+class _ResultMaker:
+    """Makes :class:`Result` s from the fast engine's raw results, sharing their strings where
+    they repeat (a shape's message, path, IRI, severity): with 900,000 results, each made its
+    own took 0.8 GB. What it shares is forgotten past :data:`_SHARED_MAX` entries (messages of
+    SPARQL-based constraints are made per result)."""
 
-    Results share their strings where they repeat (a shape's message, path, IRI, severity):
-    with 900,000 results, each made its own took 0.8 GB.
-    """
-    results = []
-    named = set()
-    shared: dict = {}
+    def __init__(self, shapes: Graph) -> None:
+        self.shapes = shapes
+        self.shared: dict = {}
 
-    def once(make: Callable, *args, key: object = None):
+    def once(self, make: Callable, *args, key: object = None):
         """``make(*args)``, made once for the same arguments (or ``key``)."""
         key = (make, *args) if key is None else (make, key)
-        value = shared.get(key)
+        value = self.shared.get(key)
         if value is None:
-            value = shared[key] = make(*args)
+            if len(self.shared) >= _SHARED_MAX:
+                self.shared.clear()
+            value = self.shared[key] = make(*args)
         return value
 
-    for r in raw:
-        messages = r.messages
-        named.add((r.focus, r.value))
+    def result(self, r, messages_key: object) -> Result:
         path = r.path
-        results.append(
-            Result(
-                focus_node=_term_str(r.focus) or "",
-                path=once(_path_str, shapes, path),
-                message=once(_chosen_message, messages, key=id(messages)),
-                severity=once(_severity_name, r.severity),
-                source_shape=once(_term_str, r.shape),
-                source_constraint_component=once(_term_str, r.component),
-                value=_term_str(r.value),
-                value_display=_term_display(r.value),
-                path_display=None if path is None else once(_path_sparql, shapes, path),
-            )
+        shapes = self.shapes
+        return Result(
+            focus_node=_term_str(r.focus) or "",
+            path=self.once(_path_str, shapes, path),
+            message=self.once(_chosen_message, r.messages, key=messages_key),
+            severity=self.once(_severity_name, r.severity),
+            source_shape=self.once(_term_str, r.shape),
+            source_constraint_component=self.once(_term_str, r.component),
+            value=_term_str(r.value),
+            value_display=_term_display(r.value),
+            path_display=None if path is None else self.once(_path_sparql, shapes, path),
         )
+
+    def turtle(self, pairs: list[tuple[Node, Node]]) -> str:
+        """A result's (predicate, object) pairs as the body of its Turtle blank node."""
+        once = self.once
+        return " ;\n        ".join(
+            f"{once(_turtle, p)} {_turtle(o) if p in _OWN_OBJECTS else once(_turtle, o)}"
+            for p, o in pairs
+        )
+
+
+_SHARED_MAX = 10_000
+_OWN_OBJECTS = {SH.focusNode, SH.value}
+"""Predicates whose objects are a result's own (not worth sharing)."""
+
+
+def _raw_pairs(r) -> list[tuple[Node, Node]]:
+    """A raw result's (predicate, object) pairs in the Turtle report."""
+    pairs = [
+        (RDF.type, SH.ValidationResult),
+        (SH.resultSeverity, r.severity),
+        (SH.sourceConstraintComponent, r.component),
+    ]
+    if r.shape is not None:
+        pairs.append((SH.sourceShape, r.shape))
+    pairs.append((SH.focusNode, r.focus))
+    if r.value is not None:
+        pairs.append((SH.value, r.value))
+    if r.path is not None:
+        pairs.append((SH.resultPath, r.path))
+    if r.source_constraint is not None:
+        pairs.append((SH.sourceConstraint, r.source_constraint))
+    pairs += [(SH.resultMessage, message) for message in r.messages]
+    return pairs
+
+
+def _ill_typed_row(subject: Node, predicate: Node, literal: Literal) -> Result:
+    return Result(
+        focus_node=_term_str(subject) or "",
+        path=str(predicate),
+        message=_ill_typed_message(literal),
+        severity="Violation",
+        source_shape=None,
+        source_constraint_component=str(WELL_TYPED_LITERAL),
+        value=_term_str(literal),
+        value_display=_term_display(literal),
+        path_display=prefixed_name(str(predicate)),
+    )
+
+
+def _inconsistency_row(message: str) -> Result:
+    match = _LAST_IRI.search(message)
+    return Result(
+        focus_node=match.group(1) if match else "",
+        path=None,
+        message=f"OWL 2 RL: {message}",
+        severity="Violation",
+        source_shape=None,
+        source_constraint_component=str(OWL_RL_CONSISTENCY),
+        value=None,
+    )
+
+
+def _turtle_head(conforms: bool) -> str:
+    head = "".join(f"@prefix {prefix}: <{namespace}> .\n" for prefix, namespace in PREFIXES.items())
+    return (
+        head + "\n_:report a sh:ValidationReport ;\n"
+        f"    sh:conforms {'true' if conforms else 'false'} .\n"
+    )
+
+
+def _write_paths(out: TextIO, shapes: Graph, paths: set) -> None:
+    """Write the blank-node structure of complex result paths, from the shapes."""
+    if paths:
+        structure = Graph()
+        for path in paths:
+            _copy_path(shapes, structure, path)
+        out.write("\n")
+        for s, p, o in sorted(structure):
+            out.write(f"{_turtle(s)} {_turtle(p)} {_turtle(o)} .\n")
+
+
+def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[str]) -> Report:
+    """Turn the fast engine's results into a :class:`Report` (its graph built on demand)."""
+    maker = _ResultMaker(shapes)
+    results = []
+    named = set()
+    for r in raw:
+        named.add((r.focus, r.value))
+        # The raw results are all kept until the end: a list's id is not reused meanwhile.
+        results.append(maker.result(r, id(r.messages)))
     extra = []
     for subject, predicate, literal in sorted(set(ill)):
         if (subject, literal) in named:
             continue
         extra.append((subject, predicate, literal))
-        results.append(
-            Result(
-                focus_node=_term_str(subject) or "",
-                path=str(predicate),
-                message=_ill_typed_message(literal),
-                severity="Violation",
-                source_shape=None,
-                source_constraint_component=str(WELL_TYPED_LITERAL),
-                value=_term_str(literal),
-                value_display=_term_display(literal),
-                path_display=prefixed_name(str(predicate)),
-            )
-        )
-    for message in inconsistencies:
-        match = _LAST_IRI.search(message)
-        results.append(
-            Result(
-                focus_node=match.group(1) if match else "",
-                path=None,
-                message=f"OWL 2 RL: {message}",
-                severity="Violation",
-                source_shape=None,
-                source_constraint_component=str(OWL_RL_CONSISTENCY),
-                value=None,
-            )
-        )
+        results.append(_ill_typed_row(subject, predicate, literal))
+    results += [_inconsistency_row(message) for message in inconsistencies]
     results_by_raw = results[: len(raw)]
     results = sorted(results, key=Result.sort_key)
     conforms = not any(r.severity == "Violation" for r in results)
@@ -707,23 +807,7 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
         """Each result's (predicate, object) pairs, in the report's order."""
         order = sorted(range(len(raw)), key=lambda i: results_by_raw[i].sort_key())
         for i in order:
-            r = raw[i]
-            pairs = [
-                (RDF.type, SH.ValidationResult),
-                (SH.resultSeverity, r.severity),
-                (SH.sourceConstraintComponent, r.component),
-            ]
-            if r.shape is not None:
-                pairs.append((SH.sourceShape, r.shape))
-            pairs.append((SH.focusNode, r.focus))
-            if r.value is not None:
-                pairs.append((SH.value, r.value))
-            if r.path is not None:
-                pairs.append((SH.resultPath, r.path))
-            if r.source_constraint is not None:
-                pairs.append((SH.sourceConstraint, r.source_constraint))
-            pairs += [(SH.resultMessage, message) for message in r.messages]
-            yield pairs
+            yield _raw_pairs(raw[i])
         for subject, predicate, literal in extra:
             yield _ill_typed_result(subject, predicate, literal)
         for message in inconsistencies:
@@ -744,22 +828,11 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
         return graph
 
     def write(out: TextIO) -> None:
-        for prefix, namespace in PREFIXES.items():
-            out.write(f"@prefix {prefix}: <{namespace}> .\n")
-        out.write(
-            "\n_:report a sh:ValidationReport ;\n"
-            f"    sh:conforms {'true' if conforms else 'false'} .\n"
-        )
+        out.write(_turtle_head(conforms))
         for pairs in result_pairs():
             body = " ;\n        ".join(f"{_turtle(p)} {_turtle(o)}" for p, o in pairs)
             out.write(f"\n_:report sh:result [\n        {body}\n    ] .\n")
-        if paths:  # complex result paths: their blank-node structure, from the shapes
-            structure = Graph()
-            for path in paths:
-                _copy_path(shapes, structure, path)
-            out.write("\n")
-            for s, p, o in sorted(structure):
-                out.write(f"{_turtle(s)} {_turtle(p)} {_turtle(o)} .\n")
+        _write_paths(out, shapes, paths)
 
     return Report(
         conforms=conforms,
@@ -768,6 +841,219 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
         _write_turtle=write,
         engine="oxigraph",
     )
+
+
+SPILL_THRESHOLD = 100_000
+"""A report of more results than this keeps them in a database on disk (:class:`SpilledResults`)
+instead of in memory, where each took about 1 KB."""
+
+
+class ResultSink:
+    """Collects the fast engine's raw results (``Plan.check``'s ``results``): in a list up to
+    :data:`SPILL_THRESHOLD`, then, made into rows, in a :class:`SpilledResults` database.
+
+    ``ill`` is the ill-typed literals' triples: which of them a result names is noted here
+    (a result naming one replaces its ``tkg:WellTypedLiteral`` violation)."""
+
+    def __init__(self, shapes: Graph, ill: list) -> None:
+        self.shapes = shapes
+        self.held: list = []
+        self.spilled: SpilledResults | None = None
+        self._ill_pairs = {(subject, literal) for subject, _p, literal in ill}
+        self.named: set = set()
+        self.paths: set = set()
+        self._maker = _ResultMaker(shapes)
+        self._closed = False
+
+    def extend(self, found: Iterable) -> None:
+        if self._closed:  # after Ctrl-C, a checking thread may still finish its query
+            return
+        if self.spilled is None:
+            self.held.extend(found)
+            if len(self.held) <= SPILL_THRESHOLD:
+                return
+            found, self.held = self.held, []
+            self.spilled = SpilledResults()
+        self.spilled.add(0, self._rows(found))
+
+    def _rows(self, found: Iterable) -> Iterator[tuple[Result, str]]:
+        maker, ill_pairs = self._maker, self._ill_pairs
+        for r in found:
+            if ill_pairs and (r.focus, r.value) in ill_pairs:
+                self.named.add((r.focus, r.value))
+            if isinstance(r.path, BNode):
+                self.paths.add(r.path)
+            messages = r.messages
+            yield maker.result(r, tuple(messages)), maker.turtle(_raw_pairs(r))
+
+    def close(self) -> None:
+        self._closed = True
+        if self.spilled is not None:
+            self.spilled.close()
+
+    def report(self, ill: list, inconsistencies: list[str]) -> Report:
+        """The report of the results collected, the ill-typed literals no result names and
+        the OWL 2 RL inconsistencies."""
+        if self.spilled is None:
+            return _report_from_raw(self.held, self.shapes, ill, inconsistencies)
+        spilled, maker = self.spilled, self._maker
+        extra = [t for t in sorted(set(ill)) if (t[0], t[2]) not in self.named]
+        spilled.add(1, ((_ill_typed_row(*t), maker.turtle(_ill_typed_result(*t))) for t in extra))
+        spilled.add(
+            2,
+            (
+                (_inconsistency_row(m), maker.turtle(_inconsistency_result(m)))
+                for m in inconsistencies
+            ),
+        )
+        counts = spilled.finish()
+        conforms = counts.get("Violation", 0) == 0
+        shapes, paths = self.shapes, self.paths
+
+        def write(out: TextIO) -> None:
+            out.write(_turtle_head(conforms))
+            for body in spilled.turtle_bodies():
+                out.write(f"\n_:report sh:result [\n        {body}\n    ] .\n")
+            _write_paths(out, shapes, paths)
+
+        def build() -> Graph:
+            text = io.StringIO()
+            write(text)
+            return Graph().parse(data=text.getvalue(), format="turtle")
+
+        return Report(
+            conforms=conforms,
+            results=spilled,
+            _build_graph=build,
+            _write_turtle=write,
+            engine="oxigraph",
+            _counts=counts,
+        )
+
+
+_COLUMNS = (
+    "focus_node, path, message, severity, source_shape, source_constraint_component, value, "
+    "value_display, path_display"
+)
+_ORDER = (
+    "CASE severity WHEN 'Violation' THEN 0 WHEN 'Warning' THEN 1 WHEN 'Info' THEN 2 ELSE 9 END, "
+    "focus_node, IFNULL(path, ''), IFNULL(source_constraint_component, ''), "
+    "IFNULL(source_shape, ''), IFNULL(value, ''), message, seq"
+)
+""":meth:`Result.sort_key`, then the order the results came in (Python's sort is stable):
+SQLite compares text by its UTF-8 bytes, which orders as Python compares code points."""
+
+
+class SpilledResults(Sequence):
+    """A report's results in an SQLite database (stdlib ``sqlite3``) in a private temporary
+    folder (:func:`treatykg.tempfiles.private_dir`), read back in the report's order: a
+    read-only sequence of :class:`Result`.
+
+    Rows are added in parts (0: the shapes' results, 1: ill-typed literals, 2: OWL 2 RL
+    inconsistencies), each with the body of its Turtle blank node; :meth:`finish` sorts them
+    (by :meth:`Result.sort_key`, ties in the order they came) into a table read by position.
+    The folder is removed by :meth:`close`, when the object is collected, at the process's
+    exit, or, after a ``kill -9``, by the next treatykg command.
+    """
+
+    def __init__(self) -> None:
+        import sqlite3
+
+        try:
+            self.folder = tempfiles.private_dir("validate")
+        except OSError as error:
+            raise TreatyKGError(
+                "the report has too many results to keep in memory, but no temporary folder "
+                f"could be made for them: {error.strerror or error} (set TMPDIR to a writable "
+                "folder)"
+            ) from None
+        self._db = sqlite3.connect(self.folder / "results.sqlite3", check_same_thread=False)
+        self._finalizer = weakref.finalize(self, _drop_database, self._db, self.folder)
+        self._db.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32768;"
+            f"CREATE TABLE raw (seq INTEGER PRIMARY KEY, part INTEGER, {_COLUMNS}, turtle);"
+        )
+        self._length = 0
+
+    def add(self, part: int, rows: Iterable[tuple[Result, str]]) -> None:
+        """Add (result, Turtle body) rows to ``part``."""
+        self._guarded(
+            self._db.executemany,
+            f"INSERT INTO raw (part, {_COLUMNS}, turtle) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                (
+                    part, r.focus_node, r.path, r.message, r.severity, r.source_shape,
+                    r.source_constraint_component, r.value, r.value_display, r.path_display,
+                    turtle,
+                )
+                for r, turtle in rows
+            ),
+        )  # fmt: skip
+
+    def finish(self) -> dict[str, int]:
+        """Sort the rows; return the number of results of each severity."""
+        self._guarded(
+            self._db.executescript,
+            f"CREATE TABLE results (pos INTEGER PRIMARY KEY, seq, part, {_COLUMNS}, turtle);"
+            f"INSERT INTO results (seq, part, {_COLUMNS}, turtle) "
+            f"SELECT seq, part, {_COLUMNS}, turtle FROM raw ORDER BY {_ORDER};"
+            "DROP TABLE raw; CREATE INDEX extra ON results (seq) WHERE part > 0;",
+        )
+        counts = dict(self._db.execute("SELECT severity, COUNT(*) FROM results GROUP BY severity"))
+        self._length = sum(counts.values())
+        return counts
+
+    def _guarded(self, call: Callable, *args) -> None:
+        import sqlite3
+
+        try:
+            with self._db:
+                call(*args)
+        except sqlite3.Error as error:
+            self.close()
+            raise TreatyKGError(
+                f"the report's temporary database in {self.folder} failed: {error} "
+                "(set TMPDIR to a folder with more room)"
+            ) from None
+
+    def close(self) -> None:
+        """Remove the database and its folder."""
+        self._finalizer()
+
+    def turtle_bodies(self) -> Iterator[str]:
+        """The results' Turtle bodies in the Turtle report's order: the shapes' results in the
+        report's order, then the ill-typed literals, then the inconsistencies."""
+        for (body,) in self._db.execute("SELECT turtle FROM results WHERE part = 0 ORDER BY pos"):
+            yield body
+        for (body,) in self._db.execute("SELECT turtle FROM results WHERE part > 0 ORDER BY seq"):
+            yield body
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[Result]:
+        for row in self._db.execute(f"SELECT {_COLUMNS} FROM results ORDER BY pos"):
+            yield Result(*row)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError("result index out of range")
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM results WHERE pos = ?", (index + 1,)
+        ).fetchone()
+        return Result(*row)
+
+    def __repr__(self) -> str:
+        return f"<{self._length} results in {self.folder}>"
+
+
+def _drop_database(db, folder: Path) -> None:
+    db.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _turtle(term: Node) -> str:

@@ -69,10 +69,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if report.note:
         print(f"treatykg: note: {report.note}; checked with pyshacl", file=sys.stderr)
-    if args.format == "text":
-        report.write_text(sys.stdout)  # a block at a time: a large report is never one string
-    elif args.format == "json":
-        report.write_json(sys.stdout)
-    else:
-        report.write_turtle(sys.stdout)
+    with report:  # a report of many results has them on disk: removed after writing
+        if args.format == "text":
+            report.write_text(sys.stdout)  # a block at a time: never one string
+        elif args.format == "json":
+            report.write_json(sys.stdout)
+        else:
+            report.write_turtle(sys.stdout)
     return 0 if report.conforms else 1
