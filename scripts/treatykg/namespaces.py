@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 BASE = "https://w3id.org/treatykg/"
 TKG_NS = BASE + "ontology#"
 """Namespace of the treatykg vocabulary (``TKG``, an rdflib ``Namespace``, makes its terms)."""
@@ -51,9 +53,14 @@ def prefixed_name(iri: str) -> str:
             best, best_prefix = namespace, prefix
     local = iri[len(best) :]
     # Only the simple local names that Turtle accepts unescaped.
-    if best and local and all(ch.isalnum() or ch in "_-" for ch in local) and local[0] != "-":
+    if best and _SIMPLE_LOCAL.fullmatch(local):
         return f"{best_prefix}:{local}"
     return f"<{iri}>"
+
+
+_SIMPLE_LOCAL = re.compile(r"(?!-)[\w-]+")
+"""Letters, digits (``str.isalnum``), ``_`` and ``-``, not first: a report of a million results
+calls :func:`prefixed_name` three million times, and a loop over the characters took 10 µs."""
 
 
 def __getattr__(name: str) -> object:

@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -735,6 +736,28 @@ def _raw_pairs(r) -> list[tuple[Node, Node]]:
     return pairs
 
 
+def _shared_row_parts(shapes, severity, component, shape, path, constraint, messages) -> tuple:
+    """What the rows of a shape's results share (:meth:`ResultSink._rows`): the path, message,
+    severity, shape and component as strings, the path as shown, and the Turtle body before
+    the focus node, between it and the value, and after the value."""
+    from treatykg.shacl_sparql import RawResult
+
+    focus, value = BNode(f"f{uuid.uuid4().hex}"), BNode(f"v{uuid.uuid4().hex}")
+    result = RawResult(focus, path, value, list(messages), severity, shape, component, constraint)
+    body = " ;\n        ".join(f"{_turtle(p)} {_turtle(o)}" for p, o in _raw_pairs(result))
+    head, rest = body.split(_turtle(focus), 1)
+    middle, tail = rest.split(_turtle(value), 1)
+    return (
+        _path_str(shapes, path),
+        _chosen_message(list(messages)),
+        _severity_name(severity),
+        _term_str(shape),
+        _term_str(component),
+        None if path is None else _path_sparql(shapes, path),
+        head, middle, tail,
+    )  # fmt: skip
+
+
 def _ill_typed_row(subject: Node, predicate: Node, literal: Literal) -> Result:
     return Result(
         focus_node=_term_str(subject) or "",
@@ -876,15 +899,31 @@ class ResultSink:
             self.spilled = SpilledResults()
         self.spilled.add(0, self._rows(found))
 
-    def _rows(self, found: Iterable) -> Iterator[tuple[Result, str]]:
-        maker, ill_pairs = self._maker, self._ill_pairs
+    def _rows(self, found: Iterable) -> Iterator[tuple]:
+        """Each raw result as a row of :meth:`SpilledResults.add`."""
+        maker, ill_pairs, shapes = self._maker, self._ill_pairs, self.shapes
         for r in found:
-            if ill_pairs and (r.focus, r.value) in ill_pairs:
-                self.named.add((r.focus, r.value))
-            if isinstance(r.path, BNode):
-                self.paths.add(r.path)
-            messages = r.messages
-            yield maker.result(r, tuple(messages)), maker.turtle(_raw_pairs(r))
+            focus, value, path = r.focus, r.value, r.path
+            if ill_pairs and (focus, value) in ill_pairs:
+                self.named.add((focus, value))
+            if isinstance(path, BNode):
+                self.paths.add(path)
+            # All but the focus node and the value are the shape's: made once.
+            messages = tuple(r.messages)
+            shared = maker.once(
+                _shared_row_parts,
+                shapes, r.severity, r.component, r.shape, path, r.source_constraint, messages,
+            )  # fmt: skip
+            path_str, message, severity, shape, component, path_display = shared[:6]
+            head, middle, tail = shared[6:]
+            if value is None:
+                turtle = f"{head}{_turtle(focus)}{tail}"
+            else:
+                turtle = f"{head}{_turtle(focus)}{middle}{_turtle(value)}{tail}"
+            yield (
+                _term_str(focus) or "", path_str, message, severity, shape, component,
+                _term_str(value), _term_display(value), path_display, turtle,
+            )  # fmt: skip
 
     def close(self) -> None:
         self._closed = True
@@ -898,11 +937,13 @@ class ResultSink:
             return _report_from_raw(self.held, self.shapes, ill, inconsistencies)
         spilled, maker = self.spilled, self._maker
         extra = [t for t in sorted(set(ill)) if (t[0], t[2]) not in self.named]
-        spilled.add(1, ((_ill_typed_row(*t), maker.turtle(_ill_typed_result(*t))) for t in extra))
+        spilled.add(
+            1, (_row(_ill_typed_row(*t), maker.turtle(_ill_typed_result(*t))) for t in extra)
+        )
         spilled.add(
             2,
             (
-                (_inconsistency_row(m), maker.turtle(_inconsistency_result(m)))
+                _row(_inconsistency_row(m), maker.turtle(_inconsistency_result(m)))
                 for m in inconsistencies
             ),
         )
@@ -975,20 +1016,13 @@ class SpilledResults(Sequence):
         )
         self._length = 0
 
-    def add(self, part: int, rows: Iterable[tuple[Result, str]]) -> None:
-        """Add (result, Turtle body) rows to ``part``."""
+    def add(self, part: int, rows: Iterable[tuple]) -> None:
+        """Add rows to ``part``: a :class:`Result`'s fields in order, then its Turtle body."""
         self._guarded(
             self._db.executemany,
-            f"INSERT INTO raw (part, {_COLUMNS}, turtle) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                (
-                    part, r.focus_node, r.path, r.message, r.severity, r.source_shape,
-                    r.source_constraint_component, r.value, r.value_display, r.path_display,
-                    turtle,
-                )
-                for r, turtle in rows
-            ),
-        )  # fmt: skip
+            f"INSERT INTO raw (part, {_COLUMNS}, turtle) VALUES ({part},?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
 
     def finish(self) -> dict[str, int]:
         """Sort the rows; return the number of results of each severity."""
@@ -1049,6 +1083,18 @@ class SpilledResults(Sequence):
 
     def __repr__(self) -> str:
         return f"<{self._length} results in {self.folder}>"
+
+
+def _row(r: Result, turtle: str) -> tuple:
+    return (*_fields(r), turtle)
+
+
+def _fields(r: Result) -> tuple:
+    """A result's fields in order (``dataclasses.astuple`` copies each value deeply)."""
+    return (
+        r.focus_node, r.path, r.message, r.severity, r.source_shape,
+        r.source_constraint_component, r.value, r.value_display, r.path_display,
+    )  # fmt: skip
 
 
 def _drop_database(db, folder: Path) -> None:
