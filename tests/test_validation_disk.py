@@ -101,8 +101,7 @@ def test_focus_nodes_in_many_small_focus_graphs_give_the_same_report(scratch, mo
 
     monkeypatch.setattr(shacl_sparql, "FOCUS_CHUNK", 40)
     monkeypatch.setattr(shacl_sparql.Plan, "_fill", counting)
-    _same(validate(memory_limit=0), validate())
-    _same(validate(CHOSEN, memory_limit=0), validate(CHOSEN))
+    _same(validate(memory_limit=0), validate())  # its warnings, and no violation
     assert len(chunks) > 40
 
 

@@ -527,6 +527,8 @@ class _Progress:
 
     REPEAT = 5.0
     """Seconds after which an unchanged status is printed again."""
+    TICK = 0.5
+    """Seconds between two looks at whether to print the status again."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -548,7 +550,7 @@ class _Progress:
             self._ticker.start()
 
     def _tick(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(self.TICK):
             self._say(None)
 
     def _say(self, text: str | None) -> None:
