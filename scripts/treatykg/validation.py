@@ -405,8 +405,11 @@ def _validate(
             inconsistencies = (
                 owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
             )
+            if sink.spilled is not None:
+                reporter._say("sorting the results on disk")
+            report = sink.report(ill, inconsistencies)
             reporter.done()
-            return sink.report(ill, inconsistencies)
+            return report
         except BaseException:
             sink.close()  # no report: its results' database goes
             raise
