@@ -247,6 +247,22 @@ def test_an_error_on_one_thread_stops_the_others_and_reaches_the_caller(monkeypa
     assert list(store.named_graphs()) == []
 
 
+def test_a_shapes_results_are_handed_over_as_they_are_found(monkeypatch):
+    # Every HAND_OVER results, not when the shape is done: a shape with a million results
+    # does not hold them on its thread (they may be going to disk).
+    monkeypatch.setattr(shacl_sparql, "HAND_OVER", 1)
+    extended: list[int] = []
+
+    class Sink(list):
+        def extend(self, found):
+            extended.append(len(found))
+            super().extend(found)
+
+    results = _compiler(SHAPES).plan(_store()).check(LiteralNotes(), workers=2, results=Sink())
+    assert _found(results) == sorted(EXPECTED)
+    assert [n for n in extended if n] == [1] * len(EXPECTED)  # one at a time (ex:tag has two)
+
+
 def test_an_error_while_filling_is_raised_by_check():
     # A target whose query the store cannot read: the error reaches the caller of check().
     shapes = SHAPES.replace(

@@ -1096,7 +1096,7 @@ class Plan:
         lock = threading.Lock()
 
         def check_job(target: str, shape: CompiledShape, chunks: list[str] | None) -> None:
-            runner = _Runner(self.compiler, self.store, notes)
+            runner = _Runner(self.compiler, self.store, notes, hand_over)
             if chunks is None:
                 runner.shape(shape, target)
             else:
@@ -1105,6 +1105,10 @@ class Plan:
                         runner.shape(shape, _focus_select(chunk), sparql=False)
                 runner.shape(shape, target, compiled=False)
             finished(runner.results)
+
+        def hand_over(found: list[RawResult]) -> None:
+            with lock:
+                results.extend(found)
 
         def finished(found: list[RawResult]) -> None:
             nonlocal done
@@ -1426,14 +1430,28 @@ def _compare(lit: Node, operator: str, bound: Node) -> bool:
         return False
 
 
+HAND_OVER = 10_000
+"""Results a checking thread holds at most before it hands them over."""
+
+
 class _Runner:
     """Runs the compiled queries of each shape and turns rows into :class:`RawResult`."""
 
-    def __init__(self, compiler: Compiler, store: ox.Store, notes: LiteralNotes) -> None:
+    def __init__(
+        self,
+        compiler: Compiler,
+        store: ox.Store,
+        notes: LiteralNotes,
+        hand_over: Callable[[list[RawResult]], None] | None = None,
+    ) -> None:
         self.c = compiler
         self.store = store
         self.notes = notes
         self.results: list[RawResult] = []
+        """The results found and not yet handed over."""
+        self.hand_over = hand_over
+        """Given the results every :data:`HAND_OVER` (so that a shape with a million results
+        does not hold them all until it is done: they may be going to disk)."""
 
     def _query(self, text: str):
         try:
@@ -1454,6 +1472,9 @@ class _Runner:
                 **extra,
             )
         )
+        if self.hand_over is not None and len(self.results) >= HAND_OVER:
+            self.hand_over(self.results)
+            self.results = []
 
     def shape(
         self, shape: CompiledShape, target: str, *, compiled: bool = True, sparql: bool = True
