@@ -124,7 +124,8 @@ def test_on_a_scratch_store_the_focus_nodes_are_written_in_chunks(chunk, monkeyp
     recording = RecordingStore(_store())
     found = []
     # A SPARQL-based constraint keeps the target and runs once, whatever the focus graphs.
-    sparql = 'ex:ThingShape sh:sparql [ sh:select "SELECT $this WHERE { $this <https://example.org/tag> 4 }" ] .'
+    select = "SELECT $this WHERE { $this <https://example.org/tag> 4 }"
+    sparql = f'ex:ThingShape sh:sparql [ sh:select "{select}" ] .'
     plan = _compiler(SHAPES + PREFIXES + sparql).plan(recording, scratch=True)
     plan.found = lambda nodes, shape: found.append((nodes, str(shape)))
     results = plan.check(LiteralNotes(), workers=2)

@@ -237,22 +237,13 @@ class SpilledNotes:
     ``kill -9``, by the next treatykg command."""
 
     def __init__(self) -> None:
-        import sqlite3
-        import weakref
-
         from treatykg import tempfiles
-        from treatykg.errors import TreatyKGError
 
-        try:
-            self.folder = tempfiles.private_dir("validate")
-        except OSError as error:
-            raise TreatyKGError(
-                "the data has too many literals kept as written to note in memory, but no "
-                f"temporary folder could be made for them: {error.strerror or error} (set "
-                "TMPDIR to a writable folder)"
-            ) from None
-        self._db = sqlite3.connect(self.folder / "notes.sqlite3", check_same_thread=False)
-        self._finalizer = weakref.finalize(self, _close_notes, self._db, self.folder)
+        self.folder, self._db, self._finalizer = tempfiles.private_database(
+            self,
+            "notes.sqlite3",
+            "the data has too many literals kept as written to note in memory",
+        )
         self._db.executescript(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
             "CREATE TABLE stored (id INTEGER PRIMARY KEY, key TEXT UNIQUE, value, datatype,"
@@ -364,13 +355,6 @@ def _literal(value: str, datatype: str | None, lang: str | None) -> ox.Literal:
     if lang:
         return ox.Literal(value, language=lang)
     return ox.Literal(value, datatype=ox.NamedNode(datatype))
-
-
-def _close_notes(db, folder) -> None:
-    import shutil
-
-    db.close()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 _PLAIN_DATATYPES = {XSD + "string", RDF_LANGSTRING}

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 _NAME = re.compile(r"^treatykg-[a-z]+-(?P<pid>\d+)-")
 
@@ -34,6 +35,34 @@ def private_file(kind: str, suffix: str = "") -> tuple[int, Path]:
     """Create a new file ``treatykg-<kind>-<pid>-<random><suffix>``; return (fd, path)."""
     handle, name = tempfile.mkstemp(prefix=f"treatykg-{kind}-{os.getpid()}-", suffix=suffix)
     return handle, Path(name)
+
+
+def private_database(owner: object, name: str, purpose: str) -> tuple[Path, Any, Any]:
+    """Open the SQLite database ``name`` in a new private folder (of kind ``validate``) kept for
+    ``owner``; return the folder, the connection (usable from any thread, one at a time) and a
+    finalizer that closes it and removes the folder: call it to close; it also runs when
+    ``owner`` is collected and at the process's exit, and after a ``kill -9`` the next treatykg
+    command removes the folder. ``purpose`` starts the one-line error (TreatyKGError) when no
+    folder can be made, e.g. "the report has too many results to keep in memory"."""
+    import sqlite3
+    import weakref
+
+    from treatykg.errors import TreatyKGError
+
+    try:
+        folder = private_dir("validate")
+    except OSError as error:
+        raise TreatyKGError(
+            f"{purpose}, but no temporary folder could be made for them: "
+            f"{error.strerror or error} (set TMPDIR to a writable folder)"
+        ) from None
+    db = sqlite3.connect(folder / name, check_same_thread=False)
+    return folder, db, weakref.finalize(owner, _drop_database, db, folder)
+
+
+def _drop_database(db: Any, folder: Path) -> None:
+    db.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _running(pid: int) -> bool:

@@ -33,7 +33,6 @@ import threading
 import time
 import traceback
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -549,7 +548,9 @@ class _Progress:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if enabled:
-            self._ticker = threading.Thread(target=self._tick, name="treatykg-progress", daemon=True)
+            self._ticker = threading.Thread(
+                target=self._tick, name="treatykg-progress", daemon=True
+            )
             self._ticker.start()
 
     def _tick(self) -> None:
@@ -1013,18 +1014,9 @@ class SpilledResults(Sequence):
     """
 
     def __init__(self) -> None:
-        import sqlite3
-
-        try:
-            self.folder = tempfiles.private_dir("validate")
-        except OSError as error:
-            raise TreatyKGError(
-                "the report has too many results to keep in memory, but no temporary folder "
-                f"could be made for them: {error.strerror or error} (set TMPDIR to a writable "
-                "folder)"
-            ) from None
-        self._db = sqlite3.connect(self.folder / "results.sqlite3", check_same_thread=False)
-        self._finalizer = weakref.finalize(self, _drop_database, self._db, self.folder)
+        self.folder, self._db, self._finalizer = tempfiles.private_database(
+            self, "results.sqlite3", "the report has too many results to keep in memory"
+        )
         self._db.executescript(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32768;"
             f"CREATE TABLE raw (seq INTEGER PRIMARY KEY, part INTEGER, {_COLUMNS}, turtle);"
@@ -1110,11 +1102,6 @@ def _fields(r: Result) -> tuple:
         r.focus_node, r.path, r.message, r.severity, r.source_shape,
         r.source_constraint_component, r.value, r.value_display, r.path_display,
     )  # fmt: skip
-
-
-def _drop_database(db, folder: Path) -> None:
-    db.close()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _turtle(term: Node) -> str:
