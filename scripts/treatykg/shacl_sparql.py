@@ -972,10 +972,12 @@ class Plan:
     which the compiled queries then read instead of evaluating the target again, one focus
     graph at a time. A target such as "every IRI the graph uses" is a scan of the whole store,
     so this saves most of the time on large data; and a query's memory (its joins, its groups)
-    grows with the nodes of one focus graph, not with the data. The focus nodes are read by a
-    query and then written (not by one SPARQL update): the store lets one writer at a time in,
-    and an update holds that place for as long as its query runs, so the other thread's fill
-    waited for it (measured at 1M triples: 1.2 s). The focus graphs are removed at the end;
+    grows with the nodes of one focus graph, not with the data. In memory one SPARQL update
+    writes a node shape's focus nodes into one graph; on disk they are read by a query and
+    written :data:`FOCUS_CHUNK` at a time. One thread at a time fills focus graphs: the store
+    lets one writer in at a time, and an update holds that place for as long as its query
+    runs, so a second thread's fill waited for it (measured at 1M triples: 1.2 s). The focus
+    graphs are removed at the end;
     the data is in the default graph, which is all SHACL validates. Shapes whose SPARQL names
     graphs (GRAPH, FROM) could see those graphs, so with them the targets are evaluated in
     every query. SPARQL-based constraints keep the target as it is, and run once: their
@@ -996,7 +998,9 @@ class Plan:
         """The store is thrown away after the check (an on-disk one, for data over the memory
         limit): the focus graphs are left there at the end."""
         self.found: Callable[[int, Node], None] | None = None
-        self.groups: list[tuple[str | None, str, list[tuple[CompiledShape, str, str]]]] = []
+        self.groups: list[tuple[str | None, str, list[tuple[CompiledShape, Node]]]] = []
+        """(focus graphs' name or None, target, [(shape checked, its node shape)]) a node
+        shape."""
         self._chunks: dict[str, list[str]] = {}
         """A group's focus graphs, by the name its graphs start with, once written."""
         self._error: BaseException | None = None

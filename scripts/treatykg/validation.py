@@ -405,7 +405,7 @@ def _validate(
                 owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
             )
             if sink.spilled is not None:
-                reporter._say("sorting the results on disk")
+                reporter.sorting()
             report = sink.report(ill, inconsistencies)
             reporter.done()
             return report
@@ -588,6 +588,9 @@ class _Progress:
 
     def checked(self, done: int, total: int) -> None:
         self._say(f"{done}/{total} shapes checked")
+
+    def sorting(self) -> None:
+        self._say("sorting the results on disk")
 
     def stop(self) -> None:
         """Stop the line that repeats (at the end, or on an error)."""
