@@ -264,6 +264,34 @@ def test_a_shapes_results_are_handed_over_as_they_are_found(monkeypatch):
     assert [n for n in extended if n] == [1] * len(EXPECTED)  # one at a time (ex:tag has two)
 
 
+def test_one_thread_at_a_time_fills_focus_graphs_while_the_other_checks(monkeypatch):
+    # Two node shapes with focus graphs: their fills never overlap (the store lets one writer
+    # in at a time), and shapes are checked meanwhile.
+    second = SHAPES.replace("ex:ThingShape", "ex:OtherShape")
+    events: list[tuple[str, float, float]] = []
+    fill, shape = shacl_sparql.Plan._fill, shacl_sparql._Runner.shape
+
+    def timed(kind, real):
+        def call(*args, **kwargs):
+            start = time.monotonic()
+            time.sleep(0.05)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                events.append((kind, start, time.monotonic()))
+
+        return call
+
+    monkeypatch.setattr(shacl_sparql.Plan, "_fill", timed("fill", fill))
+    monkeypatch.setattr(shacl_sparql._Runner, "shape", timed("check", shape))
+    results = _compiler(SHAPES + second).plan(_store()).check(LiteralNotes(), workers=2)
+    assert _found(results) == sorted(EXPECTED * 2)
+    fills = sorted((start, end) for kind, start, end in events if kind == "fill")
+    assert len(fills) == 2 and fills[0][1] <= fills[1][0]
+    checks = [(start, end) for kind, start, end in events if kind == "check"]
+    assert any(start < fills[1][1] and end > fills[1][0] for start, end in checks)
+
+
 def test_an_error_while_filling_is_raised_by_check():
     # A target whose query the store cannot read: the error reaches the caller of check().
     shapes = SHAPES.replace(

@@ -305,6 +305,24 @@ def test_the_focus_nodes_found_are_counted_in_the_progress_line(monkeypatch):
     ]
 
 
+@pytest.mark.parametrize("copies, workers", [(1, 1), (3, None)])
+def test_small_data_is_checked_on_one_thread(tmp_path, shapes, monkeypatch, copies, workers):
+    import treatykg.validation as validation
+    from treatykg import shacl_sparql
+
+    monkeypatch.setattr(validation, "SMALL_DATA", 10)  # BAD holds 7 triples
+    asked = []
+    check = shacl_sparql.Plan.check
+
+    def spy(plan, notes, progress=None, workers=None, results=None):
+        asked.append(workers)
+        return check(plan, notes, progress, workers, results)
+
+    monkeypatch.setattr(shacl_sparql.Plan, "check", spy)
+    validate([_data(tmp_path, BAD * copies)], [shapes], with_ontology=False)
+    assert asked == [workers]
+
+
 def test_no_progress_line_unless_asked(tmp_path, shapes, monkeypatch, capfd):
     import treatykg.validation as validation
 
