@@ -30,6 +30,7 @@ from rdflib.plugins.sparql.processor import SPARQLProcessor, prepareQuery
 
 from reports import fast_report
 from test_shapes import BAD_FIXTURES, VALID_FIXTURE, fixture_header, shapes_graph
+from treatykg import rdflib_graphs
 from treatykg.validation import Report, validate
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -71,6 +72,29 @@ def each_query_parsed_once() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SPARQLProcessor, "query", query_once_parsed)
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def each_file_converted_once() -> Iterator[None]:
+    """rdflib_graphs converts each unchanged file to rdflib terms once in this module.
+
+    pyshacl's data graph is the ontology with the fixture: without this, the ontology's thousand
+    triples were parsed and converted again for each of the 200-odd fixtures, two thirds of
+    pyshacl's side. The graphs built from the converted triples are new each time, as before.
+    """
+    converted: dict[tuple[str, int, int], tuple] = {}
+    convert = rdflib_graphs._rdflib_triples
+
+    def converted_once(path: Path) -> Iterator[tuple]:
+        stat = Path(path).stat()
+        key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+        if key not in converted:
+            converted[key] = tuple(convert(path))
+        return iter(converted[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rdflib_graphs, "_rdflib_triples", converted_once)
         yield
 
 
