@@ -325,3 +325,20 @@ def test_ill_typed_notes_are_kept_once_in_the_order_first_seen(monkeypatch):
             assert isinstance(notes.by_stored, shacl_sparql.SpilledNotes) == (threshold == 2)
         finally:
             notes.close()
+
+
+def test_writing_many_ill_typed_literals_and_sorting_are_progress_lines(
+    tmp_path, scratch, monkeypatch
+):
+    ticks = iter(range(0, 10_000, 2))  # every look at the clock: two seconds later
+    monkeypatch.setattr(validation.time, "monotonic", lambda: float(next(ticks)))
+    lines = []
+    monkeypatch.setattr(validation, "print", lambda *a, **k: lines.append(a[0]), raising=False)
+    _spill(monkeypatch, 3)
+    with validate(_ill_typed(tmp_path), progress=True) as report:
+        assert isinstance(report.results, SpilledResults)
+    statuses = [re.sub(r" \(\d+ s\)$", "", line) for line in lines]
+    assert "treatykg: validate: writing 9 ill-typed literals into the report on disk" in statuses
+    assert statuses.index("treatykg: validate: sorting the results on disk") > statuses.index(
+        "treatykg: validate: writing 9 ill-typed literals into the report on disk"
+    )

@@ -469,7 +469,10 @@ def _check_loaded(compiler, plans, store, notes, counts, user_files, shapes, rep
         workers = 1 if sum(counts.values()) < SMALL_DATA else None
         sink = ResultSink(shapes)
         try:
-            sink.ill_typed(*notes.ill_typed())
+            count, ill_typed = notes.ill_typed()
+            if count > SPILL_THRESHOLD:
+                reporter.ill_typed(count)
+            sink.ill_typed(count, ill_typed)
             plan.check(notes, reporter.checked, workers, results=sink)
         except BaseException:
             sink.close()
@@ -588,6 +591,9 @@ class _Progress:
 
     def sorting(self) -> None:
         self._say("sorting the results on disk")
+
+    def ill_typed(self, count: int) -> None:
+        self._say(f"writing {count:,} ill-typed literals into the report on disk")
 
     def stop(self) -> None:
         """Stop the line that repeats (at the end, or on an error)."""
