@@ -79,7 +79,7 @@ def _relabelled(turtle: str) -> str:
     the same data give them other names)."""
     names: dict[str, str] = {}
     return re.sub(
-        r"_:([0-9a-f]{32})\b", lambda m: names.setdefault(m.group(1), f"_:n{len(names)}"), turtle
+        r"_:([0-9a-f]{16,32})\b", lambda m: names.setdefault(m.group(1), f"_:n{len(names)}"), turtle
     )
 
 
