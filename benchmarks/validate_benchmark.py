@@ -15,6 +15,8 @@ else: three violations each), to measure what a report of many results takes in 
 
 ``--literals N ...`` validates N triples whose literal the store keeps in another form than
 written (``"01"^^xsd:integer``, ``"1.50"^^xsd:decimal``): what the notes of such literals take.
+``--ill-typed N ...`` validates N triples with an ill-typed date (``"1950-13-7"^^xsd:date``):
+each is noted and reported as a violation.
 ``--formats`` picks the report formats of the ``--violations`` runs.
 
 ``--disk`` adds a row per size for ``treatykg validate --memory-limit 0``: the data in an
@@ -188,6 +190,13 @@ def main() -> None:
         default=[],
         help="triples with a literal the store keeps in another form than written",
     )
+    parser.add_argument(
+        "--ill-typed",
+        type=int,
+        nargs="*",
+        default=[],
+        help="triples with an ill-typed date (each a violation)",
+    )
     args = parser.parse_args()
     treatykg = [sys.executable, "-m", "treatykg"]
     shapes_dir = loading.shape_files()[0].parent
@@ -264,6 +273,8 @@ def main() -> None:
             _violations(treatykg, workdir, args.violations, args.timeout, args.disk, args.formats)
         if args.literals:
             _literals(treatykg, workdir, args.literals, args.timeout, args.disk)
+        if args.ill_typed:
+            _literals(treatykg, workdir, args.ill_typed, args.timeout, args.disk, ill_typed=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -304,24 +315,32 @@ def _violations(
 
 
 def _literals(
-    treatykg: list[str], workdir: Path, sizes: list[int], timeout: float, disk: bool
+    treatykg: list[str],
+    workdir: Path,
+    sizes: list[int],
+    timeout: float,
+    disk: bool,
+    ill_typed: bool = False,
 ) -> None:
     """Validate N triples whose literal the store keeps in another form than written
     (``"01"^^xsd:integer``, ``"1.50"^^xsd:decimal``, each distinct), under a predicate no
-    shape names: no result, only the literal notes kept while validating."""
+    shape names: no result, only the literal notes kept while validating. With
+    ``ill_typed``, N ill-typed dates (each distinct) instead: N violations."""
+    kind = "ill-typed literals" if ill_typed else "literals kept as written"
     print()
-    print(
-        "| triples | literals kept as written | store | wall s | CPU s | peak MB | exit "
-        "| load avg |"
-    )
+    print(f"| triples | {kind} | store | wall s | CPU s | peak MB | exit | load avg |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
     integer = "<http://www.w3.org/2001/XMLSchema#integer>"
     decimal = "<http://www.w3.org/2001/XMLSchema#decimal>"
+    date = "<http://www.w3.org/2001/XMLSchema#date>"
     for size in sizes:
         data = workdir / f"literals-{size}.nt"
         with data.open("w", encoding="utf-8") as out:
             for i in range(size):
-                literal = f'"0{i}"^^{integer}' if i % 2 else f'"{i}.50"^^{decimal}'
+                if ill_typed:
+                    literal = f'"1950-13-{i}"^^{date}'
+                else:
+                    literal = f'"0{i}"^^{integer}' if i % 2 else f'"{i}.50"^^{decimal}'
                 out.write(f"<https://example.org/n{i}> <https://example.org/value> {literal} .\n")
         runs = [("memory", [])] + ([("disk", ["--memory-limit", "0"])] if disk else [])
         for store, options in runs:

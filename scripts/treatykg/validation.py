@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
@@ -399,14 +399,14 @@ def _validate(
             report = _validate_with_pyshacl(files, shapes_list, owl_rl, reporter)
             report.note = checked
             return report
-        sink, ill = checked
+        sink = checked
         try:
             inconsistencies = (
                 owl_rl_inconsistencies(rdflib_graphs.merged_graph(files)) if owl_rl else []
             )
             if sink.spilled is not None:
                 reporter.sorting()
-            report = sink.report(ill, inconsistencies)
+            report = sink.report(inconsistencies)
             reporter.done()
             return report
         except BaseException:
@@ -426,9 +426,9 @@ def _check_with_oxigraph(
     shapes_list: list,
     reporter: _Progress,
     directory: Path | None,
-) -> tuple[ResultSink, list] | str:
+) -> ResultSink | str:
     """Load the store (in memory, or on disk in ``directory``) and check the shapes; return
-    the results and the ill-typed literals, or why pyshacl is needed. The store is gone when
+    the results (with the ill-typed literals), or why pyshacl is needed. The store is gone when
     this returns."""
     from treatykg import shacl_sparql
 
@@ -467,12 +467,12 @@ def _check_loaded(compiler, plans, store, notes, counts, user_files, shapes, rep
         plan = plans[0]
         # Small data: one thread (two threads' hand-overs cost more than they save there).
         workers = 1 if sum(counts.values()) < SMALL_DATA else None
-        ill = [
-            (shacl_sparql._rdflib(s), shacl_sparql._rdflib(p), shacl_sparql.rdflib_literal(o))
-            for s, p, o in shacl_sparql.ill_typed_results(notes)
-        ]
-        sink = ResultSink(shapes, ill)
+        sink = ResultSink(shapes)
         try:
+            count, ill_typed = notes.ill_typed()
+            if count > SPILL_THRESHOLD:
+                reporter.ill_typed(count)
+            sink.ill_typed(count, ill_typed)
             plan.check(notes, reporter.checked, workers, results=sink)
         except BaseException:
             sink.close()
@@ -480,7 +480,7 @@ def _check_loaded(compiler, plans, store, notes, counts, user_files, shapes, rep
     except shacl_sparql.Unsupported as error:
         reporter.done()
         return f"the shapes use {error}, which the oxigraph engine does not compile"
-    return sink, ill
+    return sink
 
 
 SMALL_DATA = 20_000
@@ -591,6 +591,9 @@ class _Progress:
 
     def sorting(self) -> None:
         self._say("sorting the results on disk")
+
+    def ill_typed(self, count: int) -> None:
+        self._say(f"writing {count:,} ill-typed literals into the report on disk")
 
     def stop(self) -> None:
         """Stop the line that repeats (at the end, or on an error)."""
@@ -791,6 +794,57 @@ def _ill_typed_row(subject: Node, predicate: Node, literal: Literal) -> Result:
     )
 
 
+def _ill_typed_rows(triples: Iterable[tuple], maker: _ResultMaker) -> Iterator[tuple]:
+    """Keyed rows of :meth:`SpilledResults.add` for ill-typed literals given as pyoxigraph
+    terms: the fields of :func:`_ill_typed_row` and the Turtle body of
+    :func:`_ill_typed_result`, made from strings with what a predicate and datatype share made
+    once. (An rdflib literal of an ill-typed value took about 25 µs to make: 300,000 of them,
+    with their rows, took 29 s this way and 4 s this one.)"""
+    from treatykg.shacl_sparql import _rdflib, rdflib_literal
+
+    for subject, predicate, literal in triples:
+        shared = maker.once(_ill_typed_parts, predicate.value, literal.datatype.value)
+        focus = _rdflib(subject)
+        if shared is None:
+            t = (focus, _rdflib(predicate), rdflib_literal(literal))
+            yield _row(
+                _ill_typed_row(*t), maker.turtle(_ill_typed_result(*t)), _named_key(t[0], t[2])
+            )
+            continue
+        path, path_display, datatype_name, datatype_n3, head, middle, tail = shared
+        lexical = literal.value
+        quoted = json.dumps(lexical, ensure_ascii=False)
+        value_n3 = f"{Literal(lexical).n3()}^^{datatype_n3}"
+        message = f"{quoted} is not a valid {datatype_name}: an ill-typed literal"
+        yield (
+            _term_str(focus) or "", path, message, "Violation", None, str(WELL_TYPED_LITERAL),
+            lexical, f"{quoted}^^{datatype_name}", path_display,
+            f"{head}{_turtle(focus)}{middle}{value_n3}{tail}{Literal(message).n3()}@en",
+            f"{focus.n3()} {value_n3}",
+        )  # fmt: skip
+
+
+def _ill_typed_parts(predicate: str, datatype: str) -> tuple | None:
+    """What the rows of :func:`_ill_typed_rows` share for a predicate and datatype, or None
+    for the datatypes whose literals rdflib writes its own way: numbers (``INF``, ``NaN``) and
+    booleans (rdflib reads an ill-typed boolean as false, and writes it so)."""
+    if datatype in _OWN_WAY:
+        return None
+    pairs = _ill_typed_result(BNode("focus"), URIRef(predicate), Literal("value", lang="x"))
+    pairs[-1] = (pairs[-1][0], Literal("message", lang="x"))
+    body = " ;\n        ".join(f"{_turtle(p)} {_turtle(o)}" for p, o in pairs)
+    head, rest = body.split("_:focus", 1)
+    middle, rest = rest.split('"value"@x', 1)
+    tail = rest.rsplit('"message"@x', 1)[0]
+    return (
+        predicate, prefixed_name(predicate), prefixed_name(datatype), URIRef(datatype).n3(),
+        head, middle, tail,
+    )  # fmt: skip
+
+
+_OWN_WAY = {str(XSD.float), str(XSD.double), str(XSD.decimal), str(XSD.boolean)}
+
+
 def _inconsistency_row(message: str) -> Result:
     match = _LAST_IRI.search(message)
     return Result(
@@ -832,14 +886,11 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
         named.add((r.focus, r.value))
         # The raw results are all kept until the end: a list's id is not reused meanwhile.
         results.append(maker.result(r, id(r.messages)))
-    extra = []
-    for subject, predicate, literal in sorted(set(ill)):
-        if (subject, literal) in named:
-            continue
-        extra.append((subject, predicate, literal))
-        results.append(_ill_typed_row(subject, predicate, literal))
-    results += [_inconsistency_row(message) for message in inconsistencies]
-    results_by_raw = results[: len(raw)]
+    extra = [t for t in dict.fromkeys(ill) if (t[0], t[2]) not in named]
+    extra_rows = [_ill_typed_row(*t) for t in extra]
+    inconsistency_rows = [_inconsistency_row(message) for message in inconsistencies]
+    results_by_raw = list(results)
+    results += extra_rows + inconsistency_rows
     results = sorted(results, key=Result.sort_key)
     conforms = not any(r.severity == "Violation" for r in results)
 
@@ -847,13 +898,12 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
 
     def result_pairs() -> Iterator[list[tuple[Node, Node]]]:
         """Each result's (predicate, object) pairs, in the report's order."""
-        order = sorted(range(len(raw)), key=lambda i: results_by_raw[i].sort_key())
-        for i in order:
+        for i in _report_order(results_by_raw):
             yield _raw_pairs(raw[i])
-        for subject, predicate, literal in extra:
-            yield _ill_typed_result(subject, predicate, literal)
-        for message in inconsistencies:
-            yield _inconsistency_result(message)
+        for i in _report_order(extra_rows):
+            yield _ill_typed_result(*extra[i])
+        for i in _report_order(inconsistency_rows):
+            yield _inconsistency_result(inconsistencies[i])
 
     def build() -> Graph:
         graph = Graph()
@@ -885,6 +935,11 @@ def _report_from_raw(raw: list, shapes: Graph, ill: list, inconsistencies: list[
     )
 
 
+def _report_order(rows: list[Result]) -> list[int]:
+    """The positions of ``rows`` in the report's order (ties in the order they came)."""
+    return sorted(range(len(rows)), key=lambda i: rows[i].sort_key())
+
+
 SPILL_THRESHOLD = 100_000
 """A report of more results than this keeps them in a database on disk (:class:`SpilledResults`)
 instead of in memory, where each took about 1 KB."""
@@ -894,25 +949,42 @@ class ResultSink:
     """Collects the fast engine's raw results (``Plan.check``'s ``results``): in a list up to
     :data:`SPILL_THRESHOLD`, then, made into rows, in a :class:`SpilledResults` database.
 
-    ``ill`` is the ill-typed literals' triples: which of them a result names is noted here
-    (a result naming one replaces its ``tkg:WellTypedLiteral`` violation)."""
+    Give it the ill-typed literals first (:meth:`ill_typed`): a result naming one replaces its
+    ``tkg:WellTypedLiteral`` violation."""
 
-    def __init__(self, shapes: Graph, ill: list) -> None:
+    def __init__(self, shapes: Graph) -> None:
         self.shapes = shapes
         self.held: list = []
         self.spilled: SpilledResults | None = None
-        self._ill_pairs = {(subject, literal) for subject, _p, literal in ill}
+        self.ill: list = []
+        self._ill_pairs: set = set()
+        self._ill_keyed = False
         self.named: set = set()
         self.paths: set = set()
         self._maker = _ResultMaker(shapes)
         self._closed = False
+
+    def ill_typed(self, count: int, triples: Iterable[tuple]) -> None:
+        """Take the ill-typed literals' ``count`` (subject, predicate, literal as written)
+        triples (pyoxigraph terms, each once): held, or, past :data:`SPILL_THRESHOLD`, written
+        into the database at once as results, keyed so that those a shape's result names are
+        dropped there (:meth:`SpilledResults.finish`)."""
+        from treatykg.shacl_sparql import _rdflib, rdflib_literal
+
+        if count <= SPILL_THRESHOLD:
+            self.ill = [(_rdflib(s), _rdflib(p), rdflib_literal(o)) for s, p, o in triples]
+            self._ill_pairs = {(subject, literal) for subject, _p, literal in self.ill}
+            return
+        self.spilled = SpilledResults()
+        self._ill_keyed = True
+        self.spilled.add(1, _ill_typed_rows(triples, self._maker))
 
     def extend(self, found: Iterable) -> None:
         if self._closed:  # after Ctrl-C, a checking thread may still finish its query
             return
         if self.spilled is None:
             self.held.extend(found)
-            if len(self.held) <= SPILL_THRESHOLD:
+            if len(self.held) + len(self.ill) <= SPILL_THRESHOLD:
                 return
             found, self.held = self.held, []
             self.spilled = SpilledResults()
@@ -920,7 +992,7 @@ class ResultSink:
 
     def _rows(self, found: Iterable) -> Iterator[tuple]:
         """Each raw result as a row of :meth:`SpilledResults.add`."""
-        maker, ill_pairs, shapes = self._maker, self._ill_pairs, self.shapes
+        maker, ill_pairs, shapes, keyed = self._maker, self._ill_pairs, self.shapes, self._ill_keyed
         for r in found:
             focus, value, path = r.focus, r.value, r.path
             if ill_pairs and (focus, value) in ill_pairs:
@@ -942,6 +1014,7 @@ class ResultSink:
             yield (
                 _term_str(focus) or "", path_str, message, severity, shape, component,
                 _term_str(value), _term_display(value), path_display, turtle,
+                _named_key(focus, value) if keyed and isinstance(value, Literal) else None,
             )  # fmt: skip
 
     def close(self) -> None:
@@ -949,16 +1022,21 @@ class ResultSink:
         if self.spilled is not None:
             self.spilled.close()
 
-    def report(self, ill: list, inconsistencies: list[str]) -> Report:
+    def report(self, inconsistencies: list[str]) -> Report:
         """The report of the results collected, the ill-typed literals no result names and
         the OWL 2 RL inconsistencies."""
         if self.spilled is None:
-            return _report_from_raw(self.held, self.shapes, ill, inconsistencies)
+            if len(self.held) + len(self.ill) + len(inconsistencies) <= SPILL_THRESHOLD:
+                return _report_from_raw(self.held, self.shapes, self.ill, inconsistencies)
+            held, self.held = self.held, []
+            self.spilled = SpilledResults()
+            self.spilled.add(0, self._rows(held))
         spilled, maker = self.spilled, self._maker
-        extra = [t for t in sorted(set(ill)) if (t[0], t[2]) not in self.named]
-        spilled.add(
-            1, (_row(_ill_typed_row(*t), maker.turtle(_ill_typed_result(*t))) for t in extra)
-        )
+        if not self._ill_keyed:
+            extra = [t for t in self.ill if (t[0], t[2]) not in self.named]
+            spilled.add(
+                1, (_row(_ill_typed_row(*t), maker.turtle(_ill_typed_result(*t))) for t in extra)
+            )
         spilled.add(
             2,
             (
@@ -966,7 +1044,7 @@ class ResultSink:
                 for m in inconsistencies
             ),
         )
-        counts = spilled.finish()
+        counts = spilled.finish(drop_named=self._ill_keyed)
         conforms = counts.get("Violation", 0) == 0
         shapes, paths = self.shapes, self.paths
 
@@ -998,9 +1076,10 @@ _COLUMNS = (
 _ORDER = (
     "CASE severity WHEN 'Violation' THEN 0 WHEN 'Warning' THEN 1 WHEN 'Info' THEN 2 ELSE 9 END, "
     "focus_node, IFNULL(path, ''), IFNULL(source_constraint_component, ''), "
-    "IFNULL(source_shape, ''), IFNULL(value, ''), message, seq"
+    "IFNULL(source_shape, ''), IFNULL(value, ''), message, part, seq"
 )
-""":meth:`Result.sort_key`, then the order the results came in (Python's sort is stable):
+""":meth:`Result.sort_key`, then the order the results came in, the shapes' results first
+(Python's sort is stable):
 SQLite compares text by its UTF-8 bytes, which orders as Python compares code points."""
 
 
@@ -1010,8 +1089,9 @@ class SpilledResults(Sequence):
     read-only sequence of :class:`Result`.
 
     Rows are added in parts (0: the shapes' results, 1: ill-typed literals, 2: OWL 2 RL
-    inconsistencies), each with the body of its Turtle blank node; :meth:`finish` sorts them
-    (by :meth:`Result.sort_key`, ties in the order they came) into a table read by position.
+    inconsistencies), each with the body of its Turtle blank node and a key naming its focus
+    node and literal value (or none); :meth:`finish` sorts them (by :meth:`Result.sort_key`,
+    ties in the order they came) into a table read by position.
     The folder is removed by :meth:`close`, when the object is collected, at the process's
     exit, or, after a ``kill -9``, by the next treatykg command.
     """
@@ -1022,26 +1102,35 @@ class SpilledResults(Sequence):
         )
         self._db.executescript(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32768;"
-            f"CREATE TABLE raw (seq INTEGER PRIMARY KEY, part INTEGER, {_COLUMNS}, turtle);"
+            f"CREATE TABLE raw (seq INTEGER PRIMARY KEY, part INTEGER, {_COLUMNS}, turtle,"
+            " named_key);"
         )
         self._length = 0
 
     def add(self, part: int, rows: Iterable[tuple]) -> None:
-        """Add rows to ``part``: a :class:`Result`'s fields in order, then its Turtle body."""
+        """Add rows to ``part``: a :class:`Result`'s fields in order, its Turtle body, and its
+        key (:func:`_named_key`, or None)."""
         self._guarded(
             self._db.executemany,
-            f"INSERT INTO raw (part, {_COLUMNS}, turtle) VALUES ({part},?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO raw (part, {_COLUMNS}, turtle, named_key) "
+            f"VALUES ({part},?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
 
-    def finish(self) -> dict[str, int]:
-        """Sort the rows; return the number of results of each severity."""
+    def finish(self, drop_named: bool = False) -> dict[str, int]:
+        """Sort the rows; return the number of results of each severity. With ``drop_named``,
+        first drop the ill-typed literals (part 1) whose key a shape's result (part 0) has."""
+        drop = (
+            "DELETE FROM raw WHERE part = 1 AND named_key IN "
+            "(SELECT named_key FROM raw WHERE part = 0 AND named_key IS NOT NULL);"
+        )
         self._guarded(
             self._db.executescript,
-            f"CREATE TABLE results (pos INTEGER PRIMARY KEY, seq, part, {_COLUMNS}, turtle);"
+            (drop if drop_named else "")
+            + f"CREATE TABLE results (pos INTEGER PRIMARY KEY, seq, part, {_COLUMNS}, turtle);"
             f"INSERT INTO results (seq, part, {_COLUMNS}, turtle) "
             f"SELECT seq, part, {_COLUMNS}, turtle FROM raw ORDER BY {_ORDER};"
-            "DROP TABLE raw; CREATE INDEX extra ON results (seq) WHERE part > 0;",
+            "DROP TABLE raw; CREATE INDEX extra ON results (part, pos) WHERE part > 0;",
         )
         counts = dict(self._db.execute("SELECT severity, COUNT(*) FROM results GROUP BY severity"))
         self._length = sum(counts.values())
@@ -1065,11 +1154,13 @@ class SpilledResults(Sequence):
         self._finalizer()
 
     def turtle_bodies(self) -> Iterator[str]:
-        """The results' Turtle bodies in the Turtle report's order: the shapes' results in the
-        report's order, then the ill-typed literals, then the inconsistencies."""
+        """The results' Turtle bodies in the Turtle report's order: the shapes' results, then
+        the ill-typed literals, then the inconsistencies, each in the report's order."""
         for (body,) in self._db.execute("SELECT turtle FROM results WHERE part = 0 ORDER BY pos"):
             yield body
-        for (body,) in self._db.execute("SELECT turtle FROM results WHERE part > 0 ORDER BY seq"):
+        for (body,) in self._db.execute(
+            "SELECT turtle FROM results WHERE part > 0 ORDER BY part, pos"
+        ):
             yield body
 
     def __len__(self) -> int:
@@ -1095,8 +1186,14 @@ class SpilledResults(Sequence):
         return f"<{self._length} results in {self.folder}>"
 
 
-def _row(r: Result, turtle: str) -> tuple:
-    return (*_fields(r), turtle)
+def _row(r: Result, turtle: str, key: str | None = None) -> tuple:
+    return (*_fields(r), turtle, key)
+
+
+def _named_key(focus: Node, value: Node) -> str:
+    """What names a focus node and a literal value in :class:`SpilledResults` (a shape's
+    result naming an ill-typed literal replaces its own violation)."""
+    return f"{focus.n3()} {value.n3()}"
 
 
 def _fields(r: Result) -> tuple:
