@@ -56,12 +56,16 @@ LONGEST_FIRST = [
     "test_site.py",
     "test_shapes.py",
     "test_queries.py",
+    "test_validation_disk.py",
     "test_wikidata.py",
     "test_query_cli.py",
+    "test_cli.py",
+    "test_validation.py",
 ]
-"""The files that take longest (10-55 s each on 2 busy cores), longest first; the others follow
-in pytest's order. With ``--dist loadfile`` (pyproject.toml) a worker runs a whole file and then
-takes the next one: a long file taken last would leave the other workers idle until it ends."""
+"""The files that take longest (2-20 s each on 2 idle cores, more on busy ones), longest first;
+the others (under 2 s each) follow in pytest's order. With ``--dist loadfile`` (pyproject.toml) a
+worker runs a whole file and then takes the next one: a long file taken last would leave the other
+workers idle until it ends, and the short ones at the end let both workers finish together."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
