@@ -214,6 +214,27 @@ def test_literal_notes_on_disk_give_the_same_report(path, scratch, monkeypatch):
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.parametrize("path", NOTED, ids=lambda p: p.stem)
+def test_noted_values_found_by_their_datatypes_give_the_same_report(path, monkeypatch):
+    # Past NOTED_VALUES noted literals, a shape's noted values are found by reading the values
+    # of the datatypes the store changed instead of joining the noted literals.
+    memory = validate([path])
+    queries = []
+    real = shacl_sparql._Runner._query
+
+    def spy(runner, text):
+        queries.append(text)
+        return real(runner, text)
+
+    monkeypatch.setattr(shacl_sparql._Runner, "_query", spy)
+    monkeypatch.setattr(shacl_sparql, "NOTED_VALUES", 0)
+    scanned = validate([path])
+    assert scanned.to_text() == memory.to_text()
+    assert scanned.to_json() == memory.to_json()
+    assert any("datatype(?v) IN (" in q for q in queries)
+    assert not any("VALUES ?v" in q for q in queries)
+
+
 def test_literal_notes_on_disk_read_as_a_dict():
     notes = shacl_sparql.SpilledNotes()
     try:
